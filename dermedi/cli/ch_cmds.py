@@ -1,0 +1,1 @@
+"""CLI commands: ch_cmds (placeholder until implemented)."""

@@ -1,0 +1,9 @@
+"""Imports every command module so that each registers itself on the app."""
+
+from dermedi.cli import (  # noqa: F401
+    ch_cmds,
+    demo_cmds,
+    edi_cmds,
+    remits_cmds,
+    scrub_cmds,
+)

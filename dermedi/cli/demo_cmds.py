@@ -1,0 +1,1 @@
+"""CLI commands: demo_cmds (placeholder until implemented)."""

@@ -1,0 +1,1 @@
+"""CLI commands: edi_cmds (placeholder until implemented)."""

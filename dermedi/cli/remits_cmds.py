@@ -1,0 +1,1 @@
+"""CLI commands: remits_cmds (placeholder until implemented)."""

@@ -1,0 +1,1 @@
+"""CLI commands: scrub_cmds (placeholder until implemented)."""

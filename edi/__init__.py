@@ -1,0 +1,1 @@
+"""X12 core: streaming read, typed models, write and validate (pure: bytes in, models out)."""

@@ -1,0 +1,430 @@
+"""Streaming X12 segment reader.
+
+Reads an X12 file in fixed-size blocks and yields one :class:`Segment` at a time, so
+memory stays flat whatever the number of claims.  Delimiters come from each ISA
+(element separator ISA position 4, repetition separator ISA11, component separator
+ISA16, segment terminator after ISA16); any legal choice works, with or without
+newlines after each terminator.  The whitespace that followed each terminator is
+kept on the next segment (``pre``) so that a file can be written back byte for byte.
+
+The reader also checks the envelopes: ISA13=IEA02, GS06=GE02, ST02=SE02, SE01 segment
+count, GE01 and IEA01 counts.  Mismatches are collected as :class:`Finding` objects;
+input that cannot be read (no ISA, a short ISA, a truncated file, binary data, a
+version other than 5010) raises :class:`X12Error` naming the segment.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from edi.errors import Finding, NotX12Error, WrongTransactionError, X12Error
+
+CHUNK_SIZE = 1 << 20
+ISA_LENGTH = 106
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
+_WS = "\r\n \t"
+
+
+class Delimiters:
+    """The four X12 delimiters of one interchange."""
+
+    __slots__ = ("component", "element", "repetition", "segment")
+
+    def __init__(self, element: str = "*", component: str = ":", repetition: str = "^",
+                 segment: str = "~") -> None:
+        self.element = element
+        self.component = component
+        self.repetition = repetition
+        self.segment = segment
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Delimiters) and (
+            self.element, self.component, self.repetition, self.segment
+        ) == (other.element, other.component, other.repetition, other.segment)
+
+    def __hash__(self) -> int:
+        return hash((self.element, self.component, self.repetition, self.segment))
+
+    def __repr__(self) -> str:
+        return (f"Delimiters(element={self.element!r}, component={self.component!r}, "
+                f"repetition={self.repetition!r}, segment={self.segment!r})")
+
+
+class Segment:
+    """One segment.  ``elements[0]`` is the segment id, ``elements[n]`` is element n.
+
+    ``number`` is the 1-based position in the file, ``offset`` the byte offset of the
+    segment id, ``pre`` the whitespace (CR/LF) that stood between the previous
+    terminator and this segment.
+    """
+
+    __slots__ = ("elements", "number", "offset", "pre")
+
+    def __init__(self, elements: list[str], number: int = 0, offset: int = 0, pre: str = "") -> None:
+        self.elements = elements
+        self.number = number
+        self.offset = offset
+        self.pre = pre
+
+    @property
+    def id(self) -> str:
+        return self.elements[0]
+
+    def get(self, index: int) -> str:
+        """Element ``index`` (1-based), or "" when the segment is shorter."""
+        elements = self.elements
+        return elements[index] if index < len(elements) else ""
+
+    def set(self, index: int, value: str) -> None:
+        """Set element ``index``, padding with empty elements where needed."""
+        elements = self.elements
+        while len(elements) <= index:
+            elements.append("")
+        elements[index] = value
+
+    def __len__(self) -> int:
+        return len(self.elements) - 1
+
+    def __repr__(self) -> str:
+        # Only the id and position: element values may be PHI.
+        return f"<Segment {self.elements[0]} #{self.number}>"
+
+    def render(self, delimiters: Delimiters) -> str:
+        return self.pre + delimiters.element.join(self.elements) + delimiters.segment
+
+
+def split_composite(value: str, component: str) -> list[str]:
+    return value.split(component) if value else []
+
+
+class SegmentReader:
+    """Iterate the segments of one X12 file.
+
+    ``source`` may be a path, bytes or a binary file object.  ``name`` is used in
+    errors.  After iteration, ``findings`` holds the envelope findings and
+    ``trailer`` the bytes that followed the last terminator.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None,
+                 *, chunk_size: int = CHUNK_SIZE) -> None:
+        if isinstance(source, (bytes, bytearray)):
+            self._stream: BinaryIO = io.BytesIO(bytes(source))
+            self._close = False
+            self.name = name or "<bytes>"
+        elif isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            try:
+                self._stream = path.open("rb")
+            except OSError as exc:
+                raise X12Error(f"cannot open file: {exc.strerror}", file=name or str(path)) from None
+            self._close = True
+            self.name = name or str(path)
+        else:
+            self._stream = source
+            self._close = False
+            self.name = name or getattr(source, "name", "<stream>")
+        self.chunk_size = chunk_size
+        self.delimiters: Delimiters | None = None
+        self.findings: list[Finding] = []
+        self.trailer = ""
+        self.interchanges = 0
+        self.segment_count = 0
+        self.bytes_read = 0
+
+    # -- helpers -------------------------------------------------------------------------
+    def _error(self, message: str, seg: Segment | None = None, element: str | None = None,
+               cls: type[X12Error] = X12Error, number: int | None = None, offset: int | None = None,
+               segment_id: str | None = None) -> X12Error:
+        return cls(
+            message,
+            file=self.name,
+            segment_number=seg.number if seg is not None else number,
+            segment_id=seg.id if seg is not None else segment_id,
+            element=element,
+            offset=seg.offset if seg is not None else offset,
+        )
+
+    def _finding(self, seg: Segment, element: str | None, message: str) -> None:
+        self.findings.append(Finding(seg.number, seg.id, element, message, code="envelope", file=self.name))
+
+    def _read(self) -> str:
+        data = self._stream.read(self.chunk_size)
+        self.bytes_read += len(data)
+        return data.decode("latin-1")
+
+    def _parse_isa(self, buf: str, number: int, offset: int) -> Delimiters:
+        if not buf.startswith("ISA"):
+            snippet_ok = buf[:3].isalnum()
+            raise self._error(
+                "not an X12 interchange: the file must start with an ISA segment"
+                + ("" if snippet_ok else " (binary or non-text data)"),
+                cls=NotX12Error, number=number, offset=offset, segment_id=buf[:3] if snippet_ok else None)
+        if len(buf) < ISA_LENGTH:
+            raise self._error(f"short ISA segment: {len(buf)} characters where 106 are required",
+                              number=number, offset=offset, segment_id="ISA")
+        element = buf[3]
+        isa = buf[:ISA_LENGTH]
+        parts = isa[:-1].split(element)
+        if len(parts) != 17 or any(len(p) != w for p, w in zip(parts[1:], _ISA_WIDTHS, strict=True)):
+            bad = _first_bad_isa_element(parts)
+            raise self._error("malformed ISA: ISA is fixed-length (106 characters) with 16 elements",
+                              number=number, offset=offset, segment_id="ISA", element=bad)
+        segment = isa[105]
+        component = isa[104]
+        repetition = parts[11]
+        if parts[12] != "00501":
+            raise self._error(
+                f"interchange version {parts[12]} is not supported: dermedi reads X12 5010 (00501)",
+                cls=WrongTransactionError, number=number, offset=offset, segment_id="ISA", element="ISA12")
+        if segment.isalnum() or component.isalnum() or element.isalnum():
+            raise self._error("ISA delimiters must not be letters or digits", number=number,
+                              offset=offset, segment_id="ISA", element="ISA16")
+        distinct = [element, component, segment] + ([] if repetition.isalnum() else [repetition])
+        if len(set(distinct)) != len(distinct):
+            raise self._error("ISA delimiters must be distinct", number=number, offset=offset,
+                              segment_id="ISA", element="ISA16")
+        if repetition.isalnum() or repetition == " ":
+            repetition = ""  # no repetition separator in use (ISA11 is a code, e.g. U)
+        return Delimiters(element, component, repetition or "^", segment)
+
+    # -- iteration ------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Segment]:
+        try:
+            yield from self._iterate()
+        finally:
+            if self._close:
+                self._stream.close()
+
+    def _iterate(self) -> Iterator[Segment]:  # noqa: C901 - one state machine, kept together
+        buf = self._read()
+        offset = 0          # byte offset of buf[0]
+        number = 0          # segments yielded so far
+        eof = False
+        need_isa = True
+        # envelope state
+        isa: Segment | None = None
+        gs: Segment | None = None
+        st: Segment | None = None
+        gs_count = st_count = st_segments = 0
+        delims: Delimiters | None = None
+        bad_chars: re.Pattern[str] | None = None
+
+        while True:
+            if need_isa:
+                # skip whitespace between interchanges (kept as the next segment's 'pre')
+                while True:
+                    stripped = buf.lstrip(_WS)
+                    if stripped or eof:
+                        break
+                    more = self._read()
+                    if not more:
+                        eof = True
+                    buf += more
+                pre_len = len(buf) - len(stripped)
+                if not stripped:
+                    if self.interchanges == 0:
+                        raise self._error("empty file: no ISA segment found", cls=NotX12Error,
+                                          number=1, offset=offset)
+                    self.trailer = buf
+                    return
+                while len(stripped) < ISA_LENGTH + 1 and not eof:
+                    more = self._read()
+                    if not more:
+                        eof = True
+                    buf += more
+                    stripped = buf[pre_len:]
+                delims = self._parse_isa(stripped, number + 1, offset + pre_len)
+                self.delimiters = delims
+                specials = {delims.element, delims.component, delims.segment, delims.repetition, "\r", "\n"}
+                bad_chars = re.compile(
+                    "[" + "".join(re.escape(chr(c)) for c in [*range(0, 32), 127] if chr(c) not in specials)
+                    + "]")
+                need_isa = False
+
+            assert delims is not None and bad_chars is not None
+            term = delims.segment
+            esep = delims.element
+            cut = buf.rfind(term)
+            while cut < 0 and not eof:
+                more = self._read()
+                if not more:
+                    eof = True
+                    break
+                buf += more
+                cut = buf.rfind(term)
+            if cut < 0:
+                # no terminator left: either trailing whitespace or an unterminated segment
+                if buf.strip(_WS) == "":
+                    self.trailer = buf
+                    break
+                # an unterminated last segment
+                body = buf
+                rest = ""
+                final_unterminated = True
+            else:
+                body = buf[:cut]
+                rest = buf[cut + 1:]
+                final_unterminated = False
+
+            bad = bad_chars.search(body)
+            if bad is not None:
+                pos = bad.start()
+                seg_no = number + body.count(term, 0, pos) + 1
+                raise self._error(
+                    f"binary or control character 0x{ord(bad.group()):02x} in X12 data",
+                    cls=NotX12Error, number=seg_no, offset=offset + pos)
+
+            parts = body.split(term)
+            restart_at: int | None = None
+            pos = offset
+            for idx, part in enumerate(parts):
+                if part[:1] in _WS:
+                    text = part.lstrip(_WS)
+                    pre = part[: len(part) - len(text)]
+                else:
+                    text = part
+                    pre = ""
+                seg_offset = pos + len(pre)
+                pos += len(part) + 1
+                number += 1
+                if not text:
+                    raise self._error("empty segment (two terminators in a row)", number=number,
+                                      offset=seg_offset)
+                elements = text.split(esep)
+                seg = Segment(elements, number, seg_offset, pre)
+                sid = elements[0]
+                if _SEGMENT_ID.match(sid) is None:
+                    raise self._error("not a segment id: expected 2-3 upper-case letters or digits",
+                                      seg=seg, cls=NotX12Error if isa is None else X12Error)
+                # ---- envelope checks -------------------------------------------------
+                if sid == "ISA":
+                    if isa is not None:
+                        raise self._error("ISA inside an open interchange (missing IEA)", seg=seg)
+                    isa = seg
+                    gs_count = 0
+                    self.interchanges += 1
+                elif isa is None:
+                    raise self._error("segment outside an interchange (expected ISA)", seg=seg)
+                elif sid == "GS":
+                    if gs is not None:
+                        raise self._error("GS inside an open functional group (missing GE)", seg=seg)
+                    gs = seg
+                    st_count = 0
+                    gs_count += 1
+                elif sid == "ST":
+                    if gs is None:
+                        raise self._error("ST outside a functional group (missing GS)", seg=seg)
+                    if st is not None:
+                        raise self._error("ST inside an open transaction set (missing SE)", seg=seg)
+                    st = seg
+                    st_segments = 0
+                    st_count += 1
+                elif sid == "SE":
+                    if st is None:
+                        raise self._error("SE without ST", seg=seg)
+                    st_segments += 1
+                    if seg.get(1) != str(st_segments):
+                        self._finding(seg, "SE01",
+                                      f"SE01 segment count is {seg.get(1)!r}, the transaction set has "
+                                      f"{st_segments} segments")
+                    if seg.get(2) != st.get(2):
+                        self._finding(seg, "SE02",
+                                      f"SE02 control number {seg.get(2)!r} does not match ST02 {st.get(2)!r}")
+                    st = None
+                elif sid == "GE":
+                    if gs is None:
+                        raise self._error("GE without GS", seg=seg)
+                    if st is not None:
+                        raise self._error("GE inside an open transaction set (missing SE)", seg=seg)
+                    if seg.get(1) != str(st_count):
+                        self._finding(seg, "GE01", f"GE01 is {seg.get(1)!r}, the group has {st_count} "
+                                      "transaction sets")
+                    if seg.get(2) != gs.get(6):
+                        self._finding(seg, "GE02",
+                                      f"GE02 control number {seg.get(2)!r} does not match GS06 {gs.get(6)!r}")
+                    gs = None
+                elif sid == "IEA":
+                    if gs is not None:
+                        raise self._error("IEA inside an open functional group (missing GE)", seg=seg)
+                    if seg.get(1) != str(gs_count):
+                        self._finding(seg, "IEA01", f"IEA01 is {seg.get(1)!r}, the interchange has "
+                                      f"{gs_count} functional groups")
+                    if seg.get(2) != isa.get(13):
+                        self._finding(seg, "IEA02", f"IEA02 control number {seg.get(2)!r} does not match "
+                                      f"ISA13 {isa.get(13)!r}")
+                    isa = None
+                    restart_at = idx + 1
+                elif st is None and sid != "TA1":
+                    raise self._error("segment outside a transaction set (expected ST)", seg=seg)
+                if st is not None:
+                    st_segments += 1
+                self.segment_count = number
+                yield seg
+                if restart_at is not None:
+                    break
+
+            if restart_at is not None:
+                # the next interchange may use other delimiters: re-read its ISA
+                leftover = term.join(parts[restart_at:])
+                consumed = sum(len(p) + 1 for p in parts[:restart_at])
+                if restart_at < len(parts):
+                    leftover += term
+                offset += consumed
+                buf = leftover + rest if cut >= 0 else leftover
+                if final_unterminated and restart_at >= len(parts):
+                    buf = ""
+                need_isa = True
+                if not buf.strip(_WS) and eof:
+                    self.trailer = buf
+                    break
+                continue
+
+            offset = pos if not final_unterminated else pos - 1
+            if final_unterminated:
+                self.trailer = ""
+                self._unterminated = True
+                break
+            buf = rest
+            if not eof:
+                more = self._read()
+                if not more:
+                    eof = True
+                buf += more
+            if eof and not buf.strip(_WS):
+                self.trailer = buf
+                break
+
+        if st is not None:
+            raise self._error("file ends inside a transaction set: SE segment missing (truncated file)",
+                              number=number + 1, offset=offset, segment_id="SE")
+        if gs is not None:
+            raise self._error("file ends inside a functional group: GE segment missing (truncated file)",
+                              number=number + 1, offset=offset, segment_id="GE")
+        if isa is not None:
+            raise self._error("file ends inside an interchange: IEA segment missing (truncated file)",
+                              number=number + 1, offset=offset, segment_id="IEA")
+
+    @property
+    def unterminated(self) -> bool:
+        """True when the last segment had no terminator."""
+        return getattr(self, "_unterminated", False)
+
+
+_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+
+def _first_bad_isa_element(parts: list[str]) -> str:
+    for i, (p, w) in enumerate(zip(parts[1:], _ISA_WIDTHS, strict=False), start=1):
+        if len(p) != w:
+            return f"ISA{i:02d}"
+    return f"ISA{min(len(parts), 17):02d}"
+
+
+def read_segments(source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None) -> list[Segment]:
+    """Read a whole (small) file into a list; for tests and tools, not for batches."""
+    return list(SegmentReader(source, name))

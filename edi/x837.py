@@ -1,0 +1,729 @@
+"""837P (005010X222A1) models, streaming parser and writer.
+
+The models are typed views over the segments they were read from: every segment is kept
+(so a file writes back byte for byte), and the fields a biller or a rule needs are parsed
+once into slots (money as ``Decimal``).  Claims are produced one at a time, each with its
+billing provider (2000A), subscriber (2000B) and patient (2000C) context, so memory does
+not grow with the number of claims.
+
+Events, in file order: :class:`Envelope` (ISA, GS, SE, GE, IEA segments),
+:class:`TransactionHeader` (ST, BHT, 1000A, 1000B), :class:`HLNode` (2000A/B/C with
+their 2010 loops) and :class:`Claim` (2300 with its 2310-2330 loops and 2400 lines).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import IO, BinaryIO
+
+from edi.errors import Finding, WrongTransactionError, X12Error
+from edi.reader import Delimiters, Segment, SegmentReader
+
+IMPLEMENTATION_837P = "005010X222A1"
+_AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
+
+# Segment ids that end a claim / a line.
+_CLAIM_END = frozenset({"CLM", "HL", "SE"})
+
+
+def parse_amount(value: str) -> Decimal | None:
+    """An X12 R-type amount as Decimal, or None when empty or malformed."""
+    if not value or _AMOUNT.match(value) is None:
+        return None
+    return Decimal(value)
+
+
+def parse_date(value: str) -> date | None:
+    """A CCYYMMDD date, or None when malformed."""
+    if len(value) != 8 or not value.isdigit():
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+def dotted_icd(code: str) -> str:
+    """HI codes are sent without the dot: L570 -> L57.0."""
+    return code if len(code) <= 3 or "." in code else f"{code[:3]}.{code[3:]}"
+
+
+class Envelope:
+    """An envelope segment (ISA, GS, SE, GE, IEA, TA1) passed through in order."""
+
+    __slots__ = ("segment",)
+
+    def __init__(self, segment: Segment) -> None:
+        self.segment = segment
+
+    @property
+    def segments(self) -> list[Segment]:
+        return [self.segment]
+
+
+class TransactionHeader:
+    """ST, BHT and the submitter (1000A) / receiver (1000B) loops of one 837P."""
+
+    __slots__ = ("gs", "isa", "segments")
+
+    def __init__(self, segments: list[Segment], isa: Segment, gs: Segment) -> None:
+        self.segments = segments
+        self.isa = isa
+        self.gs = gs
+
+    @property
+    def st(self) -> Segment:
+        return self.segments[0]
+
+    @property
+    def control_number(self) -> str:
+        return self.segments[0].get(2)
+
+    def _find(self, sid: str, q: str | None = None) -> Segment | None:
+        for s in self.segments:
+            if s.elements[0] == sid and (q is None or s.get(1) == q):
+                return s
+        return None
+
+    @property
+    def bht(self) -> Segment | None:
+        return self._find("BHT")
+
+    @property
+    def file_date(self) -> date | None:
+        bht = self.bht
+        return parse_date(bht.get(4)) if bht is not None else parse_date(self.gs.get(4))
+
+    @property
+    def submitter_id(self) -> str:
+        s = self._find("NM1", "41")
+        return s.get(9) if s is not None else ""
+
+    @property
+    def receiver_id(self) -> str:
+        s = self._find("NM1", "40")
+        return s.get(9) if s is not None else ""
+
+
+class HLNode:
+    """A 2000A/2000B/2000C hierarchical level with its 2010 loops."""
+
+    __slots__ = ("header", "level", "parent", "segments")
+
+    def __init__(self, segments: list[Segment], parent: HLNode | None, header: TransactionHeader) -> None:
+        self.segments = segments
+        self.level = segments[0].get(3)
+        self.parent = parent
+        self.header = header
+
+    @property
+    def hl(self) -> Segment:
+        return self.segments[0]
+
+    def find(self, sid: str, qualifier: str | None = None) -> Segment | None:
+        for s in self.segments:
+            if s.elements[0] == sid and (qualifier is None or s.get(1) == qualifier):
+                return s
+        return None
+
+    def loop(self, nm101: str) -> list[Segment]:
+        """The segments of the 2010 loop that starts with NM1*<nm101>."""
+        out: list[Segment] = []
+        inside = False
+        for s in self.segments:
+            if s.elements[0] == "NM1":
+                inside = s.get(1) == nm101
+            if inside:
+                out.append(s)
+        return out
+
+    # --- billing provider (2000A / 2010AA) ---
+    @property
+    def npi(self) -> str:
+        s = self.find("NM1", "85")
+        return s.get(9) if s is not None and s.get(8) == "XX" else ""
+
+    @property
+    def name(self) -> str:
+        s = self.find("NM1", "85")
+        return s.get(3) if s is not None else ""
+
+    @property
+    def tax_id(self) -> tuple[str, str]:
+        """(qualifier, id) of the 2010AA tax id REF (EI or SY)."""
+        for s in self.loop("85"):
+            if s.elements[0] == "REF" and s.get(1) in ("EI", "SY"):
+                return s.get(1), s.get(2)
+        return "", ""
+
+    @property
+    def taxonomy(self) -> str:
+        s = self.find("PRV")
+        return s.get(3) if s is not None else ""
+
+    # --- subscriber (2000B / 2010BB) ---
+    @property
+    def sbr(self) -> Segment | None:
+        return self.find("SBR")
+
+    @property
+    def claim_filing_indicator(self) -> str:
+        s = self.find("SBR")
+        return s.get(9) if s is not None else ""
+
+    @property
+    def payer_responsibility(self) -> str:
+        s = self.find("SBR")
+        return s.get(1) if s is not None else ""
+
+    @property
+    def payer_name(self) -> str:
+        s = self.find("NM1", "PR")
+        return s.get(3) if s is not None else ""
+
+    @property
+    def payer_id(self) -> str:
+        s = self.find("NM1", "PR")
+        return s.get(9) if s is not None else ""
+
+
+class ServiceLine:
+    """Loop 2400 (LX ... ) with 2410 drug identification and 2420 providers."""
+
+    __slots__ = (
+        "charge", "code", "ctp_quantity", "ctp_unit", "modifiers", "ndc", "ndc_qualifier", "number",
+        "place_of_service", "pointers", "problems", "qualifier", "rendering_npi", "segments",
+        "service_date", "unit_basis", "units",
+    )
+
+    def __init__(self, segments: list[Segment], component: str) -> None:
+        self.segments = segments
+        lx = segments[0]
+        self.number = lx.get(1)
+        self.problems: list[Finding] = []
+        self.qualifier = self.code = self.unit_basis = self.place_of_service = ""
+        self.modifiers: list[str] = []
+        self.charge: Decimal | None = None
+        self.units: Decimal | None = None
+        self.pointers: list[int] = []
+        self.service_date: date | None = None
+        self.ndc = self.ndc_qualifier = self.ctp_unit = ""
+        self.ctp_quantity: Decimal | None = None
+        self.rendering_npi = ""
+        in_2420 = ""
+        for s in segments:
+            sid = s.elements[0]
+            if sid == "SV1":
+                comp = s.get(1).split(component)
+                self.qualifier = comp[0]
+                self.code = comp[1] if len(comp) > 1 else ""
+                self.modifiers = [m for m in comp[2:6] if m]
+                self.charge = parse_amount(s.get(2))
+                if self.charge is None:
+                    self.problems.append(Finding(s.number, "SV1", "SV102", "line charge is missing or not a number"))
+                self.unit_basis = s.get(3)
+                self.units = parse_amount(s.get(4))
+                if self.units is None:
+                    self.problems.append(Finding(s.number, "SV1", "SV104", "units are missing or not a number"))
+                self.place_of_service = s.get(5)
+                ptr = s.get(7)
+                if ptr:
+                    for p in ptr.split(component):
+                        if p.isdigit():
+                            self.pointers.append(int(p))
+                        elif p:
+                            self.problems.append(Finding(s.number, "SV1", "SV107",
+                                                         "diagnosis pointer is not a number"))
+            elif sid == "DTP" and s.get(1) == "472":
+                v = s.get(3)
+                self.service_date = parse_date(v[:8])
+                if self.service_date is None:
+                    self.problems.append(Finding(s.number, "DTP", "DTP03", "service date is not a valid date"))
+            elif sid == "LIN":
+                self.ndc_qualifier = s.get(2)
+                self.ndc = s.get(3)
+            elif sid == "CTP":
+                self.ctp_quantity = parse_amount(s.get(4))
+                self.ctp_unit = s.get(5).split(component)[0]
+            elif sid == "NM1":
+                in_2420 = s.get(1)
+                if in_2420 == "82" and s.get(8) == "XX":
+                    self.rendering_npi = s.get(9)
+
+    @property
+    def lx(self) -> Segment:
+        return self.segments[0]
+
+    @property
+    def sv1(self) -> Segment | None:
+        for s in self.segments:
+            if s.elements[0] == "SV1":
+                return s
+        return None
+
+    def __repr__(self) -> str:
+        return f"<ServiceLine {self.number} {self.code} {'-'.join(self.modifiers)}>"
+
+
+class Claim:
+    """Loop 2300 with its lines and context.  Field access never exposes PHI in repr."""
+
+    __slots__ = (
+        "billing", "claim_id", "diagnoses", "facility_qualifier", "frequency_code", "header",
+        "lines", "patient", "place_of_service", "problems", "segments", "subscriber", "total_charge",
+    )
+
+    def __init__(self, segments: list[Segment], lines: list[ServiceLine], *, header: TransactionHeader,
+                 billing: HLNode | None, subscriber: HLNode | None, patient: HLNode | None,
+                 component: str, repetition: str) -> None:
+        self.segments = segments
+        self.lines = lines
+        self.header = header
+        self.billing = billing
+        self.subscriber = subscriber
+        self.patient = patient
+        self.problems: list[Finding] = []
+        clm = segments[0]
+        self.claim_id = clm.get(1)
+        self.total_charge = parse_amount(clm.get(2))
+        if self.total_charge is None:
+            self.problems.append(Finding(clm.number, "CLM", "CLM02", "claim charge is missing or not a number"))
+        c5 = clm.get(5).split(component)
+        self.place_of_service = c5[0]
+        self.facility_qualifier = c5[1] if len(c5) > 1 else ""
+        self.frequency_code = c5[2] if len(c5) > 2 else ""
+        self.diagnoses: list[tuple[str, str]] = []
+        for s in segments:
+            if s.elements[0] == "HI":
+                for el in s.elements[1:]:
+                    if not el:
+                        continue
+                    comp = el.split(component)
+                    if len(comp) >= 2:
+                        self.diagnoses.append((comp[0], comp[1]))
+        for line in lines:
+            if line.problems:
+                self.problems.extend(line.problems)
+
+    # ---- lookups on the 2300 segments -------------------------------------------------
+    @property
+    def clm(self) -> Segment:
+        return self.segments[0]
+
+    def find(self, sid: str, qualifier: str | None = None) -> Segment | None:
+        for s in self.segments:
+            if s.elements[0] == sid and (qualifier is None or s.get(1) == qualifier):
+                return s
+        return None
+
+    def ref(self, qualifier: str) -> str:
+        """REF value at claim level (2300), e.g. F8 payer claim number, G1 prior authorization."""
+        for s in self.segments:
+            if s.elements[0] == "NM1":
+                break
+            if s.elements[0] == "REF" and s.get(1) == qualifier:
+                return s.get(2)
+        return ""
+
+    def date(self, qualifier: str) -> date | None:
+        s = self.find("DTP", qualifier)
+        return parse_date(s.get(3)[:8]) if s is not None else None
+
+    def provider_npi(self, nm101: str) -> str:
+        """NPI of a 2310 provider: 82 rendering, DN referring, 77 service facility, DQ supervising."""
+        s = self.find("NM1", nm101)
+        return s.get(9) if s is not None and s.get(8) == "XX" else ""
+
+    @property
+    def rendering_npi(self) -> str:
+        return self.provider_npi("82")
+
+    @property
+    def referring_npi(self) -> str:
+        return self.provider_npi("DN")
+
+    @property
+    def notes(self) -> list[str]:
+        return [s.get(2) for s in self.segments if s.elements[0] == "NTE"]
+
+    # ---- context -------------------------------------------------------------------------
+    @property
+    def claim_filing_indicator(self) -> str:
+        return self.subscriber.claim_filing_indicator if self.subscriber is not None else ""
+
+    @property
+    def payer_id(self) -> str:
+        return self.subscriber.payer_id if self.subscriber is not None else ""
+
+    @property
+    def payer_name(self) -> str:
+        return self.subscriber.payer_name if self.subscriber is not None else ""
+
+    @property
+    def billing_npi(self) -> str:
+        return self.billing.npi if self.billing is not None else ""
+
+    @property
+    def diagnosis_codes(self) -> list[str]:
+        """Dotted ICD-10-CM codes in HI order (pointer 1 = first)."""
+        return [dotted_icd(code) for q, code in self.diagnoses if q in ("ABK", "ABF")]
+
+    @property
+    def service_dates(self) -> list[date]:
+        return sorted({ln.service_date for ln in self.lines if ln.service_date is not None})
+
+    @property
+    def first_segment_number(self) -> int:
+        return self.segments[0].number
+
+    def all_segments(self) -> Iterator[Segment]:
+        yield from self.segments
+        for line in self.lines:
+            yield from line.segments
+
+    def __repr__(self) -> str:
+        return f"<Claim {self.claim_id} lines={len(self.lines)}>"
+
+
+Event = Envelope | TransactionHeader | HLNode | Claim
+
+
+class Parser837:
+    """Streaming 837P parser: iterate :meth:`events` or :meth:`claims`.
+
+    Raises :class:`X12Error` for unreadable input and :class:`WrongTransactionError`
+    when the file is X12 but not an 837P 005010X222A1.
+    """
+
+    def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None) -> None:
+        self.reader = SegmentReader(source, name)
+        self.name = self.reader.name
+
+    @property
+    def delimiters(self) -> Delimiters:
+        assert self.reader.delimiters is not None
+        return self.reader.delimiters
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.reader.findings
+
+    def _err(self, seg: Segment, message: str, element: str | None = None,
+             cls: type[X12Error] = X12Error) -> X12Error:
+        return cls(message, file=self.name, segment_number=seg.number, segment_id=seg.id,
+                   element=element, offset=seg.offset)
+
+    def claims(self) -> Iterator[Claim]:
+        for ev in self.events():
+            if type(ev) is Claim:
+                yield ev
+
+    def events(self) -> Iterator[Event]:  # noqa: C901 - a loop-state machine
+        isa: Segment | None = None
+        gs: Segment | None = None
+        header: TransactionHeader | None = None
+        header_segs: list[Segment] | None = None
+        nodes: dict[str, HLNode] = {}
+        hl_segs: list[Segment] | None = None
+        hl_parent: HLNode | None = None
+        claim_segs: list[Segment] | None = None
+        lines: list[ServiceLine] = []
+        line_segs: list[Segment] | None = None
+        current = {"20": None, "22": None, "23": None}  # type: dict[str, HLNode | None]
+        comp = rep = ""
+
+        def flush_line() -> None:
+            nonlocal line_segs
+            if line_segs is not None:
+                lines.append(ServiceLine(line_segs, comp))
+                line_segs = None
+
+        def make_claim() -> Claim:
+            nonlocal claim_segs, lines
+            assert claim_segs is not None and header is not None
+            flush_line()
+            node = current_node
+            chain: dict[str, HLNode | None] = {"20": None, "22": None, "23": None}
+            while node is not None:
+                chain[node.level] = node
+                node = node.parent
+            claim = Claim(claim_segs, lines, header=header, billing=chain["20"], subscriber=chain["22"],
+                          patient=chain["23"], component=comp, repetition=rep)
+            claim_segs = None
+            lines = []
+            return claim
+
+        def make_node() -> HLNode:
+            nonlocal hl_segs
+            assert hl_segs is not None and header is not None
+            node = HLNode(hl_segs, hl_parent, header)
+            nodes[node.hl.get(1)] = node
+            hl_segs = None
+            return node
+
+        current_node: HLNode | None = None
+        for seg in self.reader:
+            sid = seg.elements[0]
+            if header_segs is not None:
+                # inside ST, before the first HL
+                if sid == "HL":
+                    header = TransactionHeader(header_segs, isa, gs)  # type: ignore[arg-type]
+                    header_segs = None
+                    yield header
+                elif sid == "SE":
+                    raise self._err(seg, "837P transaction set has no HL loops (no claims)")
+                else:
+                    header_segs.append(seg)
+                    continue
+            if sid == "HL":
+                if claim_segs is not None:
+                    yield make_claim()
+                elif hl_segs is not None:
+                    node = make_node()
+                    current_node = node
+                    yield node
+                parent_id = seg.get(2)
+                hl_parent = nodes.get(parent_id) if parent_id else None
+                if parent_id and hl_parent is None:
+                    raise self._err(seg, f"HL02 parent {parent_id!r} is not an earlier HL", "HL02")
+                level = seg.get(3)
+                if level not in ("20", "22", "23"):
+                    raise self._err(seg, f"HL03 level code {level!r} is not 20, 22 or 23 in an 837P", "HL03")
+                hl_segs = [seg]
+                continue
+            if sid == "CLM":
+                if hl_segs is not None:
+                    node = make_node()
+                    current_node = node
+                    yield node
+                elif claim_segs is not None:
+                    yield make_claim()
+                if current_node is None:
+                    raise self._err(seg, "CLM before any HL loop")
+                if current_node.level == "20":
+                    raise self._err(seg, "CLM directly under a billing provider HL (needs 2000B)")
+                claim_segs = [seg]
+                continue
+            if sid == "SE":
+                if claim_segs is not None:
+                    yield make_claim()
+                elif hl_segs is not None:
+                    node = make_node()
+                    yield node
+                header = None
+                nodes = {}
+                current_node = None
+                yield Envelope(seg)
+                continue
+            if claim_segs is not None:
+                if sid == "LX":
+                    flush_line()
+                    line_segs = [seg]
+                elif line_segs is not None:
+                    line_segs.append(seg)
+                else:
+                    claim_segs.append(seg)
+                continue
+            if hl_segs is not None:
+                hl_segs.append(seg)
+                continue
+            if sid == "ISA":
+                isa = seg
+                d = self.reader.delimiters
+                assert d is not None
+                comp, rep = d.component, d.repetition
+                yield Envelope(seg)
+            elif sid == "GS":
+                if seg.get(8) != IMPLEMENTATION_837P or seg.get(1) != "HC":
+                    raise self._err(
+                        seg, f"functional group is {seg.get(1)} {seg.get(8)}, not an 837P "
+                        f"(HC {IMPLEMENTATION_837P})", "GS08", WrongTransactionError)
+                gs = seg
+                yield Envelope(seg)
+            elif sid == "ST":
+                if seg.get(1) != "837":
+                    raise self._err(seg, f"transaction set {seg.get(1)} where an 837P was expected", "ST01",
+                                    WrongTransactionError)
+                if seg.get(3) and seg.get(3) != IMPLEMENTATION_837P:
+                    raise self._err(seg, f"ST03 {seg.get(3)!r} is not {IMPLEMENTATION_837P}", "ST03",
+                                    WrongTransactionError)
+                header_segs = [seg]
+            elif sid in ("GE", "IEA", "TA1"):
+                yield Envelope(seg)
+            else:
+                raise self._err(seg, "unexpected segment outside a transaction set")
+
+
+def iter_claims(source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None) -> Iterator[Claim]:
+    return Parser837(source, name).claims()
+
+
+# ------------------------------------------------------------------------------------------
+# Writing
+# ------------------------------------------------------------------------------------------
+
+
+def event_segments(ev: Event) -> Iterator[Segment]:
+    if type(ev) is Claim:
+        yield from ev.all_segments()
+    else:
+        yield from ev.segments
+
+
+def write_events(events: Iterable[Event], delimiters: Delimiters, out: IO[bytes], trailer: str = "") -> None:
+    """Write events exactly as read: the original form, byte for byte."""
+    esep, term = delimiters.element, delimiters.segment
+    buf: list[str] = []
+    size = 0
+    for ev in events:
+        for s in event_segments(ev):
+            text = s.pre + esep.join(s.elements) + term
+            buf.append(text)
+            size += len(text)
+        if size > 1 << 20:
+            out.write("".join(buf).encode("latin-1"))
+            buf.clear()
+            size = 0
+    buf.append(trailer)
+    out.write("".join(buf).encode("latin-1"))
+
+
+class ClaimWriter:
+    """Write a chosen subset of claims as a valid 837P, streaming.
+
+    HL numbers and parents are recomputed, ST02/SE01 renumbered, GE01/IEA01 counted.
+    A new interchange / group / transaction is opened whenever the source's changes,
+    so the output keeps the sender, receiver and submitter of each source envelope.
+    ``isa_control`` overrides ISA13/IEA02 (and GS06/GE02) of the output; otherwise the
+    source's are kept.  Nothing is written when no claim is.
+    """
+
+    def __init__(self, out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None = None,
+                 usage_indicator: str | None = None) -> None:
+        self.out = out
+        self.d = delimiters
+        self.isa_control = isa_control
+        self.usage_indicator = usage_indicator
+        self.claims_written = 0
+        self._isa: Segment | None = None
+        self._gs: Segment | None = None
+        self._header: TransactionHeader | None = None
+        self._st_count = 0
+        self._gs_count = 0
+        self._st_segments = 0
+        self._hl_map: dict[int, str] = {}
+        self._hl_next = 1
+        self._pre = ""
+        self._buf: list[str] = []
+        self._st_number = 0
+
+    def _emit(self, elements: list[str], pre: str | None = None) -> None:
+        self._buf.append((self._pre if pre is None else pre) + self.d.element.join(elements) + self.d.segment)
+        if len(self._buf) > 4096:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._buf:
+            self.out.write("".join(self._buf).encode("latin-1"))
+            self._buf.clear()
+
+    def _close_st(self) -> None:
+        if self._header is not None:
+            self._st_segments += 1
+            self._emit(["SE", str(self._st_segments), self._st_control()])
+            self._header = None
+
+    def _st_control(self) -> str:
+        return f"{self._st_number:04d}"
+
+    def _close_gs(self) -> None:
+        self._close_st()
+        if self._gs is not None:
+            self._emit(["GE", str(self._st_count), self._gs_control(self._gs)])
+            self._gs = None
+
+    def _close_isa(self) -> None:
+        self._close_gs()
+        if self._isa is not None:
+            self._emit(["IEA", str(self._gs_count), self._isa_control(self._isa)])
+            self._isa = None
+
+    def _isa_control(self, isa: Segment) -> str:
+        return f"{self.isa_control:09d}" if self.isa_control is not None else isa.get(13)
+
+    def _gs_control(self, gs: Segment) -> str:
+        return str(self.isa_control) if self.isa_control is not None else gs.get(6)
+
+    def write(self, claim: Claim) -> None:
+        header = claim.header
+        if self._isa is not header.isa:
+            self._close_isa()
+            self._isa = header.isa
+            self._gs_count = 0
+            isa = list(header.isa.elements)
+            isa[13] = self._isa_control(header.isa)
+            if self.usage_indicator:
+                isa[15] = self.usage_indicator
+            self._pre = _guess_pre(header)
+            self._emit(isa, pre="" if self.claims_written == 0 else self._pre)
+        if self._gs is not header.gs:
+            self._close_gs()
+            self._gs = header.gs
+            self._gs_count += 1
+            self._st_count = 0
+            gs = list(header.gs.elements)
+            gs[6] = self._gs_control(header.gs)
+            self._emit(gs)
+        if self._header is not header:
+            self._close_st()
+            self._header = header
+            self._st_count += 1
+            self._st_number += 1
+            self._st_segments = 0
+            self._hl_map = {}
+            self._hl_next = 1
+            for s in header.segments:
+                els = list(s.elements)
+                if els[0] == "ST":
+                    els[2] = self._st_control()
+                self._emit(els)
+                self._st_segments += 1
+        chain = [n for n in (claim.billing, claim.subscriber, claim.patient) if n is not None]
+        for i, node in enumerate(chain):
+            key = id(node)
+            if key in self._hl_map:
+                continue
+            number = str(self._hl_next)
+            self._hl_next += 1
+            self._hl_map[key] = number
+            parent = self._hl_map.get(id(node.parent)) if node.parent is not None else ""
+            has_child = "1" if i + 1 < len(chain) else "0"
+            hl = ["HL", number, parent or "", node.level, has_child]
+            self._emit(hl)
+            self._st_segments += 1
+            for s in node.segments[1:]:
+                self._emit(s.elements)
+                self._st_segments += 1
+        for s in claim.all_segments():
+            self._emit(s.elements)
+            self._st_segments += 1
+        self.claims_written += 1
+
+    def close(self) -> None:
+        self._close_isa()
+        if self.claims_written:
+            self._buf.append(self._trailer)
+        self.flush()
+
+    @property
+    def _trailer(self) -> str:
+        return "\n" if self._pre.endswith("\n") else ""
+
+
+def _guess_pre(header: TransactionHeader) -> str:
+    """The whitespace style between segments of the source (from its GS)."""
+    return header.gs.pre
