@@ -200,7 +200,7 @@ class SegmentReader:
             if self._close:
                 self._stream.close()
 
-    def _iterate(self) -> Iterator[Segment]:  # noqa: C901 - one state machine, kept together
+    def _iterate(self) -> Iterator[Segment]:
         buf = self._read()
         offset = 0          # byte offset of buf[0]
         number = 0          # segments yielded so far

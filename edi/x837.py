@@ -422,7 +422,7 @@ class Parser837:
             if type(ev) is Claim:
                 yield ev
 
-    def events(self) -> Iterator[Event]:  # noqa: C901 - a loop-state machine
+    def events(self) -> Iterator[Event]:
         isa: Segment | None = None
         gs: Segment | None = None
         header: TransactionHeader | None = None
@@ -433,7 +433,6 @@ class Parser837:
         claim_segs: list[Segment] | None = None
         lines: list[ServiceLine] = []
         line_segs: list[Segment] | None = None
-        current = {"20": None, "22": None, "23": None}  # type: dict[str, HLNode | None]
         comp = rep = ""
 
         def flush_line() -> None:

@@ -1,0 +1,249 @@
+"""The scrubber's rule engine (pure: claims in, findings out).
+
+A rule is one class with a stable ``id``, a ``severity`` (``error`` holds the claim,
+``warning`` does not), the CARC it prevents and a ruff-style docstring with the sections
+"What it checks", "Why it is denied", "Example", "Correct coding" and "Source".  Rules are
+registered with :func:`register` and live in ``scrubber/rules/`` (one module per rule or small
+family); :func:`all_rules` imports them all.  Each rule has a YAML file of passing and failing
+cases in ``tests/fixtures/rules/<ID>.yml``.
+
+Rule id families: ``VAL`` validity (codes, ICD-10-CM, pointers, charges, NPI/EIN, dates),
+``UNT`` units/MUE/add-ons, ``BX`` biopsy, ``DES`` destruction, ``EXC`` excision/shave/site,
+``REP`` repairs, ``MOH`` Mohs, ``NCCI`` procedure-to-procedure edits, ``EM`` E/M and modifiers,
+``MOD`` modifier validity, ``DRG`` drugs/NDC/JW/JZ.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from edi.x837 import Claim, ServiceLine
+
+if TYPE_CHECKING:
+    from config.drugs import DrugTables
+    from config.payers import PayerProfile
+    from config.tables import CodeTables
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(slots=True)
+class ScrubFinding:
+    """One finding on one claim."""
+
+    rule: str
+    severity: Severity
+    claim_id: str
+    message: str
+    line: str | None = None                 # LX number of the line the finding is about
+    lines: tuple[str, ...] = ()             # every line involved (LX numbers)
+    carc: str | None = None                 # the CARC this rule prevents
+    correct_coding: str | None = None       # what to bill instead, where it can be said
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "line": int(self.line) if self.line and self.line.isdigit() else self.line,
+            "lines": [int(x) if x.isdigit() else x for x in self.lines],
+            "message": self.message,
+            "carc": self.carc,
+            "correct_coding": self.correct_coding,
+        }
+
+
+@dataclass
+class ClaimContext:
+    """Everything a rule may look at for one claim; derived indexes are computed once."""
+
+    claim: Claim
+    payer: PayerProfile
+    tables: CodeTables
+    drugs: DrugTables
+    today: date
+    file_date: date | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def lines(self) -> list[ServiceLine]:
+        return self.claim.lines
+
+    @cached_property
+    def codes(self) -> set[str]:
+        return {ln.code for ln in self.claim.lines}
+
+    @cached_property
+    def lines_by_code(self) -> dict[str, list[ServiceLine]]:
+        out: dict[str, list[ServiceLine]] = {}
+        for ln in self.claim.lines:
+            out.setdefault(ln.code, []).append(ln)
+        return out
+
+    @cached_property
+    def lines_by_date(self) -> dict[date | None, list[ServiceLine]]:
+        """Lines grouped by date of service (DTP*472, else the claim's statement date)."""
+        out: dict[date | None, list[ServiceLine]] = {}
+        for ln in self.claim.lines:
+            out.setdefault(self.line_date(ln), []).append(ln)
+        return out
+
+    def line_date(self, line: ServiceLine) -> date | None:
+        return line.service_date or self.claim.date("431") or self.claim.date("472")
+
+    def line_diagnoses(self, line: ServiceLine) -> list[str]:
+        """Dotted ICD-10-CM codes the line points at (SV107 pointers), in pointer order."""
+        dx = self.claim.diagnosis_codes
+        return [dx[p - 1] for p in line.pointers if 0 < p <= len(dx)]
+
+    def units(self, line: ServiceLine) -> int:
+        """Whole units of a line (0 when missing)."""
+        return int(line.units) if line.units is not None else 0
+
+    @property
+    def is_medicare(self) -> bool:
+        return self.payer.payer_type == "medicare"
+
+    @property
+    def is_medicaid(self) -> bool:
+        return self.payer.payer_type == "medicaid"
+
+
+class Rule:
+    """Base class of every scrubber rule.  Subclasses set the class attributes and
+    implement :meth:`check`; the docstring is the rule's documentation."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = "error"
+    carc: ClassVar[str | None] = None
+    family: ClassVar[str] = ""
+
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        raise NotImplementedError
+
+    def finding(self, ctx: ClaimContext, message: str, *, line: ServiceLine | None = None,
+                lines: Iterable[ServiceLine] = (), correct: str | None = None,
+                severity: Severity | None = None, carc: str | None = None) -> ScrubFinding:
+        involved = tuple(ln.number for ln in lines)
+        if line is not None and line.number not in involved:
+            involved = (line.number, *involved)
+        return ScrubFinding(
+            rule=self.id,
+            severity=severity or self.severity,
+            claim_id=ctx.claim.claim_id,
+            message=message,
+            line=line.number if line is not None else (involved[0] if involved else None),
+            lines=involved,
+            carc=carc if carc is not None else self.carc,
+            correct_coding=correct,
+        )
+
+    @classmethod
+    def doc(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.doc().split("\n", 1)[0]
+
+
+_REGISTRY: dict[str, type[Rule]] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    """Class decorator: add a rule to the registry (ids must be unique)."""
+    rid = cls.id
+    if rid in _REGISTRY and _REGISTRY[rid] is not cls:
+        raise ValueError(f"duplicate rule id {rid}")
+    for attr in ("id", "name", "severity"):
+        if not getattr(cls, attr, None):
+            raise ValueError(f"rule {cls.__name__} lacks {attr}")
+    _REGISTRY[rid] = cls
+    return cls
+
+
+def _import_rules() -> None:
+    import scrubber.rules as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        importlib.import_module(f"scrubber.rules.{mod.name}")
+
+
+def all_rules() -> list[type[Rule]]:
+    """Every registered rule class, sorted by id."""
+    _import_rules()
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def get_rule(rule_id: str) -> type[Rule]:
+    _import_rules()
+    try:
+        return _REGISTRY[rule_id.upper()]
+    except KeyError:
+        raise KeyError(f"no rule {rule_id!r}") from None
+
+
+@dataclass(slots=True)
+class ClaimResult:
+    claim: Claim
+    findings: list[ScrubFinding]
+
+    @property
+    def held(self) -> bool:
+        return any(f.severity == "error" for f in self.findings)
+
+    @property
+    def status(self) -> str:
+        return "held" if self.held else "clean"
+
+
+class Scrubber:
+    """Runs every rule on every claim.  Tables and payer profiles are loaded once."""
+
+    def __init__(self, *, tables: CodeTables | None = None, drugs: DrugTables | None = None,
+                 payers: Any = None, rules: Iterable[type[Rule]] | None = None,
+                 today: date | None = None) -> None:
+        if tables is None:
+            from config.tables import load_code_tables
+
+            tables = load_code_tables()
+        if drugs is None:
+            from config.drugs import load_drug_tables
+
+            drugs = load_drug_tables()
+        if payers is None:
+            from config.payers import load_payer_profiles
+
+            payers = load_payer_profiles()
+        self.tables = tables
+        self.drugs = drugs
+        self.payers = payers
+        self.rules = [r() for r in (rules if rules is not None else all_rules())]
+        self.today = today or date.today()
+
+    def context(self, claim: Claim) -> ClaimContext:
+        return ClaimContext(claim=claim, payer=self.payers.for_claim(claim), tables=self.tables,
+                            drugs=self.drugs, today=self.today, file_date=claim.header.file_date)
+
+    def scrub(self, claim: Claim) -> ClaimResult:
+        ctx = self.context(claim)
+        findings: list[ScrubFinding] = []
+        for p in claim.problems:
+            findings.append(ScrubFinding(rule="X12", severity="error", claim_id=claim.claim_id,
+                                         message=f"segment {p.segment_number} {p.element}: {p.message}",
+                                         carc="16"))
+        for rule in self.rules:
+            findings.extend(rule.check(ctx))
+        return ClaimResult(claim, findings)
+
+    def scrub_all(self, claims: Iterable[Claim]) -> Iterator[ClaimResult]:
+        for claim in claims:
+            yield self.scrub(claim)
