@@ -159,11 +159,13 @@ class SegmentReader:
 
     def _parse_isa(self, buf: str, number: int, offset: int) -> Delimiters:
         if not buf.startswith("ISA"):
-            snippet_ok = buf[:3].isalnum()
+            lead = re.match(r"[A-Z][A-Z0-9]{1,2}(?=[^A-Za-z0-9 ])", buf[:4])
+            snippet_ok = buf[:3].isalnum() or lead is not None
+            sid = lead.group() if lead is not None else buf[:3]
             raise self._error(
                 "not an X12 interchange: the file must start with an ISA segment"
                 + ("" if snippet_ok else " (binary or non-text data)"),
-                cls=NotX12Error, number=number, offset=offset, segment_id=buf[:3] if snippet_ok else None)
+                cls=NotX12Error, number=number, offset=offset, segment_id=sid if snippet_ok else None)
         if len(buf) < ISA_LENGTH:
             raise self._error(f"short ISA segment: {len(buf)} characters where 106 are required",
                               number=number, offset=offset, segment_id="ISA")
