@@ -1,0 +1,474 @@
+"""835 ingest: parse, balance, store, classify, open and close worklist items.
+
+``ingest_835_file(engine, path, *, settings=None, today=None) -> IngestResult``
+
+1. The file's sha256 is computed; a file already seen is a ``duplicate`` (nothing new).
+2. A first streaming pass runs the three balancing rules of :mod:`edi.x835` (service line,
+   claim, transaction).  Any failure -> the file is ``quarantined``: one ``remit_files`` row
+   with the reason, the findings (rule, claim, line, expected/reported amounts) and the raw
+   content; nothing else is stored and no worklist item is made until a user releases it
+   (:func:`release_quarantined`, ``dermedi remits quarantine release ID``).
+3. A second pass stores payer, payment (BPR/TRN), claims, lines, adjustments (each one
+   classified by :func:`remits.classify.classify`), remarks and PLB, and opens one worklist
+   item per denied line (or claim-level denial).  An 835 transaction whose payer + TRN02
+   trace number is already stored is skipped (a re-sent payment); a file whose
+   transactions are all known is a ``duplicate``.
+4. Everything of one file happens in ONE database transaction: a crash or an error half-way
+   leaves nothing behind.
+
+Denials are found per service line, not from CLP02 = 4 alone: a line with positive
+adjustments that are neither patient responsibility (PR) nor contractual (CO-45/59/253 ...)
+and that was paid less than charged is a denial, even on a paid claim.  A claim-level CAS of
+that kind opens a claim-level item.  Reversals (CLP02 = 22) never open an item; each is
+paired with its correction (same CLP01 or CLP07, in the same file or a later one).  When a
+later remit pays a line (paid > 0, no denial adjustment left), the open item for that claim
+line closes itself (``resolved``, event ``auto_resolved``).  A line denied again while its
+item is open adds a ``seen_again`` event to that item rather than a second item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dermedi.db import session_scope
+from dermedi.db.remits import (
+    RemitAdjustment,
+    RemitClaim,
+    RemitFile,
+    RemitLine,
+    RemitPayment,
+    RemitPLB,
+    RemitRemark,
+    WorkItem,
+)
+from edi.x835 import Adjustment, ClaimPayment, Parser835, RemitHeader, RemitTrailer, ServicePayment
+from remits.classify import Classification, classify
+from remits.priority import deadline_for, payer_type_for, priority
+from remits.worklist import add_event, auto_resolve, find_open_items, latest_submitted_id, now, refresh_priorities
+
+ZERO = Decimal(0)
+MAX_REASON_FINDINGS = 5
+
+
+class IngestError(Exception):
+    """The file cannot be ingested (unreadable, unknown quarantine id ...)."""
+
+
+@dataclass
+class IngestResult:
+    path: str
+    sha256: str
+    status: str                      # ingested | duplicate | quarantined | released
+    file_id: int | None = None
+    reason: str = ""
+    transactions: int = 0
+    transactions_skipped: int = 0
+    claims: int = 0
+    items_created: int = 0
+    items_resolved: int = 0
+    items_seen_again: int = 0
+    reversals: int = 0
+    reversals_paired: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    def summary(self) -> str:
+        name = os.path.basename(self.path)
+        if self.status == "duplicate":
+            return f"{name}: already ingested (nothing new)"
+        if self.status == "quarantined":
+            return f"{name}: QUARANTINED as #{self.file_id}: {self.reason}"
+        return (f"{name}: {self.status} #{self.file_id}: {self.claims} claims, {self.items_created} new items, "
+                f"{self.items_resolved} resolved, {self.reversals} reversals ({self.reversals_paired} paired)"
+                + (f", {self.transactions_skipped} known payments skipped" if self.transactions_skipped else ""))
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _balance_findings(source: str | os.PathLike[str] | bytes, name: str) -> list[dict[str, Any]]:
+    parser = Parser835(source, name)
+    for _ in parser.events():
+        pass
+    return [f.as_dict() for f in parser.balance_findings]
+
+
+def _reason(findings: list[dict[str, Any]]) -> str:
+    parts = [str(f["message"]) for f in findings[:MAX_REASON_FINDINGS]]
+    more = len(findings) - MAX_REASON_FINDINGS
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def ingest_835_file(engine: Engine, path: str | os.PathLike[str], *, settings: Any | None = None,
+                    today: date | None = None) -> IngestResult:
+    """Ingest one 835 file (see the module docstring).  X12 errors propagate as
+    :class:`edi.errors.X12Error` with nothing stored."""
+    p = Path(path)
+    name = str(p)
+    digest = sha256_file(p)
+    result = IngestResult(name, digest, "ingested")
+    with session_scope(engine) as s:
+        if s.scalar(select(RemitFile.id).where(RemitFile.sha256 == digest)) is not None:
+            result.status = "duplicate"
+            return result
+    findings = _balance_findings(p, name)
+    if findings:
+        content = p.read_bytes()
+        result.status = "quarantined"
+        result.reason = _reason(findings)
+        result.findings = findings
+        try:
+            with session_scope(engine) as s:
+                row = RemitFile(sha256=digest, name=p.name, kind="835", size=len(content), received_at=now(),
+                                status="quarantined", reason=result.reason, findings=json.dumps(findings),
+                                content=content)
+                s.add(row)
+                s.flush()
+                result.file_id = row.id
+        except IntegrityError:
+            result.status = "duplicate"
+        return result
+    try:
+        with session_scope(engine) as s:
+            row = RemitFile(sha256=digest, name=p.name, kind="835", size=p.stat().st_size, received_at=now(),
+                            status="ingested")
+            s.add(row)
+            s.flush()
+            result.file_id = row.id
+            _store(s, row, Parser835(p, name), result, settings, today or date.today())
+            if result.transactions and result.transactions == result.transactions_skipped:
+                raise _AllKnown
+    except _AllKnown:
+        result.status = "duplicate"
+        result.file_id = None
+    except IntegrityError:
+        result.status = "duplicate"
+        result.file_id = None
+    return result
+
+
+class _AllKnown(Exception):
+    """Every payment of the file is already stored: roll back the file row."""
+
+
+def release_quarantined(engine: Engine, file_id: int, *, user: str, settings: Any | None = None,
+                        today: date | None = None) -> IngestResult:
+    """Ingest a quarantined file as it is (the user accepts the imbalance); items are made now."""
+    with session_scope(engine) as s:
+        row = s.get(RemitFile, file_id)
+        if row is None or row.status != "quarantined" or row.content is None:
+            raise IngestError(f"no quarantined remit file #{file_id}")
+        result = IngestResult(row.name, row.sha256, "released", file_id=row.id, reason=row.reason or "")
+        row.status = "released"
+        row.released_at = now()
+        row.released_by = user
+        _store(s, row, Parser835(row.content, row.name), result, settings, today or date.today())
+        return result
+
+
+def quarantined_files(session: Session, *, include_released: bool = False) -> list[RemitFile]:
+    statuses = ("quarantined", "released") if include_released else ("quarantined",)
+    return list(session.scalars(select(RemitFile).where(RemitFile.status.in_(statuses)).order_by(RemitFile.id)))
+
+
+# ------------------------------------------------------------------------------------------
+# Storing one parsed file
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    session: Session
+    file: RemitFile
+    result: IngestResult
+    settings: Any
+    today: date
+    payment: RemitPayment | None = None
+    header: RemitHeader | None = None
+    skip: bool = False
+    reversals: dict[str, RemitClaim] = field(default_factory=dict)
+
+
+def _events(parser: Parser835) -> Iterator[Any]:
+    yield from parser.events()
+
+
+def _store(s: Session, file: RemitFile, parser: Parser835, result: IngestResult, settings: Any,
+           today: date) -> None:
+    ctx = _Ctx(s, file, result, settings, today)
+    for ev in _events(parser):
+        if isinstance(ev, RemitHeader):
+            _on_header(ctx, ev)
+        elif isinstance(ev, ClaimPayment):
+            if not ctx.skip:
+                _on_claim(ctx, ev)
+        elif isinstance(ev, RemitTrailer):
+            if not ctx.skip and ctx.payment is not None:
+                for plb in ev.provider_adjustments:
+                    s.add(RemitPLB(payment_id=ctx.payment.id, provider_id=plb.provider_id[:50], reason=plb.reason[:4],
+                                   reference=plb.reference[:80], amount=plb.amount))
+            ctx.payment = None
+            ctx.header = None
+            ctx.skip = False
+    file.transactions = result.transactions
+    file.claims = result.claims
+    file.items_created = result.items_created
+    s.flush()
+    refresh_priorities(s, today)
+
+
+def _payer_key(h: RemitHeader) -> str:
+    return (h.payer_id or h.trace_payer_id or h.payer_name)[:80]
+
+
+def _on_header(ctx: _Ctx, h: RemitHeader) -> None:
+    ctx.result.transactions += 1
+    key = _payer_key(h)
+    trace = h.trace_number or ""
+    if trace and ctx.session.scalar(select(RemitPayment.id).where(
+            RemitPayment.payer_key == key, RemitPayment.trace_number == trace)) is not None:
+        ctx.result.transactions_skipped += 1
+        ctx.skip = True
+        return
+    pay = RemitPayment(
+        file_id=ctx.file.id, st_control=h.control_number[:9], payer_key=key, payer_id=(h.payer_id or "")[:80],
+        payer_name=(h.payer_name or "")[:120], trace_number=trace[:80], trace_payer_id=(h.trace_payer_id or "")[:20],
+        total_payment=h.total_payment if h.total_payment is not None else ZERO, credit_debit=h.credit_debit[:2],
+        method=h.payment_method[:3], payment_date=h.payment_date, production_date=h.production_date,
+        payee_npi=h.payee_npi[:20], payee_name=(h.payee_name or "")[:120])
+    ctx.session.add(pay)
+    ctx.session.flush()
+    ctx.payment = pay
+    ctx.header = h
+    ctx.skip = False
+
+
+def _remit_date(h: RemitHeader, today: date) -> date:
+    return h.payment_date or h.production_date or today
+
+
+def _dec(v: Decimal | None) -> Decimal:
+    return v if v is not None else ZERO
+
+
+def _classify_all(adjs: list[Adjustment], rarcs: list[str], procedure: str, modifiers: list[str],
+                  remit_date: date) -> list[tuple[Adjustment, Classification]]:
+    return [(a, classify(a.group, a.reason, rarcs, amount=a.amount, procedure=procedure, modifiers=modifiers,
+                         remit_date=remit_date)) for a in adjs]
+
+
+def _on_claim(ctx: _Ctx, c: ClaimPayment) -> None:
+    s = ctx.session
+    assert ctx.payment is not None and ctx.header is not None
+    ctx.result.claims += 1
+    rdate = _remit_date(ctx.header, ctx.today)
+    claim_rarcs = [r.code for r in c.remarks if r.is_rarc]
+    rc = RemitClaim(payment_id=ctx.payment.id, claim_id=c.claim_id[:38], status=c.status[:3], charge=_dec(c.charge),
+                    paid=_dec(c.paid), patient_responsibility=c.patient_responsibility,
+                    payer_claim_number=c.payer_claim_number[:50], filing_indicator=c.filing_indicator[:3],
+                    frequency_code=(c.frequency_code or "")[:2], remit_date=rdate, is_reversal=c.is_reversal,
+                    segment_number=c.first_segment_number)
+    s.add(rc)
+    s.flush()
+    for r in c.remarks:
+        s.add(RemitRemark(remit_claim_id=rc.id, code=r.code[:30], source=r.source[:4], qualifier=r.qualifier[:6]))
+    claim_cls = _classify_all(c.adjustments, claim_rarcs, "", [], rdate)
+    for a, k in claim_cls:
+        s.add(_adj_row(rc.id, None, a, k))
+    line_rows: list[tuple[ServicePayment, RemitLine, list[tuple[Adjustment, Classification]], list[str]]] = []
+    for ln in c.lines:
+        rarcs = ln.rarcs + [r for r in claim_rarcs if r not in ln.rarcs]
+        cls = _classify_all(ln.adjustments, rarcs, ln.code, ln.modifiers, rdate)
+        denied = sum((a.amount for a, k in cls if k.is_denial), ZERO)
+        rl = RemitLine(remit_claim_id=rc.id, line_number=ln.index, control_number=ln.control_number[:50],
+                       procedure=ln.code[:48], modifiers=",".join(ln.modifiers)[:20], charge=_dec(ln.charge),
+                       paid=_dec(ln.paid), units=ln.units, allowed=ln.allowed,
+                       service_date=ln.service_date or c.statement_period[0], denied_amount=denied)
+        s.add(rl)
+        s.flush()
+        for r in ln.remarks:
+            s.add(RemitRemark(remit_claim_id=rc.id, remit_line_id=rl.id, code=r.code[:30], source=r.source[:4],
+                              qualifier=r.qualifier[:6]))
+        for a, k in cls:
+            s.add(_adj_row(rc.id, rl.id, a, k))
+        line_rows.append((ln, rl, cls, rarcs))
+    if c.is_reversal:
+        ctx.result.reversals += 1
+        _pair_reversal(ctx, rc)
+        return
+    _pair_correction(ctx, rc)
+    open_items = find_open_items(s, rc.claim_id, ctx.payment.payer_key)
+    # lines: close paid ones, open denied ones
+    for _ln, rl, cls, rarcs in line_rows:
+        denials = [(a, k) for a, k in cls if k.is_denial and a.amount > 0]
+        match = _match_line(open_items, rl)
+        if not denials:
+            if rl.paid > 0 and match is not None:
+                auto_resolve(s, match, remit_claim_id=rc.id,
+                             note=f"paid {rl.paid} in remit {ctx.payment.trace_number} ({rdate.isoformat()})")
+                open_items.remove(match)
+                ctx.result.items_resolved += 1
+            continue
+        if rl.paid >= rl.charge:
+            continue
+        if match is not None:
+            _seen_again(ctx, match, rc, denials, rdate)
+            continue
+        _open_item(ctx, c, rc, rl, denials, rarcs, rdate)
+    claim_denials = [(a, k) for a, k in claim_cls if k.is_denial and a.amount > 0]
+    claim_match = next((i for i in open_items if i.line_number is None), None)
+    if claim_denials:
+        if claim_match is not None:
+            _seen_again(ctx, claim_match, rc, claim_denials, rdate)
+        else:
+            _open_item(ctx, c, rc, None, claim_denials, claim_rarcs, rdate)
+    elif claim_match is not None and rc.paid > 0:
+        auto_resolve(s, claim_match, remit_claim_id=rc.id,
+                     note=f"claim paid {rc.paid} in remit {ctx.payment.trace_number} ({rdate.isoformat()})")
+        ctx.result.items_resolved += 1
+
+
+def _adj_row(claim_pk: int, line_pk: int | None, a: Adjustment, k: Classification) -> RemitAdjustment:
+    return RemitAdjustment(remit_claim_id=claim_pk, remit_line_id=line_pk, group_code=a.group[:2], carc=a.reason[:5],
+                           carc_routed=k.carc[:5], amount=a.amount, quantity=a.quantity, kind=k.kind,
+                           category=k.category, action=k.action, route=k.route[:40])
+
+
+def _match_line(items: list[WorkItem], rl: RemitLine) -> WorkItem | None:
+    """The open item for this claim line: same REF*6R control number, else same procedure (and
+    service date when both are known), else same line number."""
+    line_items = [i for i in items if i.line_number is not None]
+    if rl.control_number:
+        for i in line_items:
+            if i.line_control and i.line_control == rl.control_number:
+                return i
+    for i in line_items:
+        if i.procedure == rl.procedure and (i.service_date is None or rl.service_date is None
+                                            or i.service_date == rl.service_date):
+            return i
+    return None
+
+
+def _primary(denials: list[tuple[Adjustment, Classification]]) -> tuple[Adjustment, Classification]:
+    best = denials[0]
+    for d in denials[1:]:
+        if d[0].amount > best[0].amount:
+            best = d
+    return best
+
+
+def _open_item(ctx: _Ctx, c: ClaimPayment, rc: RemitClaim, rl: RemitLine | None,
+               denials: list[tuple[Adjustment, Classification]], rarcs: list[str], rdate: date) -> None:
+    s = ctx.session
+    assert ctx.payment is not None
+    a, k = _primary(denials)
+    amount = sum((d[0].amount for d in denials), ZERO)
+    if rl is not None:
+        amount = min(amount, rl.charge - rl.paid) if rl.charge > rl.paid else amount
+    payer_id = ctx.payment.payer_key
+    ptype = payer_type_for(payer_id, c.filing_indicator, ctx.settings)
+    service_date = rl.service_date if rl is not None else c.statement_period[0]
+    deadline = deadline_for(rdate, payer_id, ptype, action=k.action, service_date=service_date,
+                            settings=ctx.settings)
+    others = sorted({f"{d[0].group}-{d[0].reason}" for d in denials} - {f"{a.group}-{a.reason}"})
+    at = now()
+    item = WorkItem(
+        source="835", claim_id=rc.claim_id, line_number=rl.line_number if rl is not None else None,
+        line_control=rl.control_number if rl is not None else "", procedure=rl.procedure if rl is not None else "",
+        modifiers=rl.modifiers if rl is not None else "", service_date=service_date, group_code=a.group[:2],
+        carc=k.carc[:5], carc_sent=a.reason[:5], rarcs=",".join(dict.fromkeys(rarcs))[:200],
+        other_codes=",".join(others)[:200], category=k.category, action=k.action, route=k.route[:40],
+        fix=f"{k.fix.kind}:{k.fix.value}" if k.fix else "", amount=amount,
+        charge=rl.charge if rl is not None else rc.charge, payer_id=payer_id, payer_name=ctx.payment.payer_name,
+        payer_type=ptype, payer_claim_number=rc.payer_claim_number, remit_date=rdate, deadline=deadline,
+        priority=priority(amount, k.category, deadline, ctx.today), status="new", owner=None, created_at=at,
+        updated_at=at, remit_file_id=ctx.file.id, remit_claim_id=rc.id, remit_line_id=rl.id if rl is not None else None,
+        submitted_claim_id=latest_submitted_id(s, rc.claim_id))
+    s.add(item)
+    s.flush()
+    note = f"{a.group}-{a.reason}" + (f" ({','.join(rarcs)})" if rarcs else "")
+    note += f" in remit {ctx.payment.trace_number}"
+    if k.deactivated:
+        note += f"; deactivated CARC {k.carc_sent} read as {k.carc}"
+    add_event(s, item, "created", to_status="new", note=note, at=at)
+    ctx.result.items_created += 1
+
+
+def _seen_again(ctx: _Ctx, item: WorkItem, rc: RemitClaim, denials: list[tuple[Adjustment, Classification]],
+                rdate: date) -> None:
+    assert ctx.payment is not None
+    codes = ",".join(f"{a.group}-{a.reason}" for a, _ in denials)
+    add_event(ctx.session, item, "seen_again",
+              note=f"denied again ({codes}) in remit {ctx.payment.trace_number} of {rdate.isoformat()}")
+    ctx.result.items_seen_again += 1
+
+
+def _pair_reversal(ctx: _Ctx, rc: RemitClaim) -> None:
+    """Remember the reversal; pair it when its correction comes (same file or later)."""
+    ctx.reversals[rc.claim_id] = rc
+    if rc.payer_claim_number:
+        ctx.reversals[f"#{rc.payer_claim_number}"] = rc
+
+
+def _pair_correction(ctx: _Ctx, rc: RemitClaim) -> None:
+    s = ctx.session
+    rev = ctx.reversals.pop(rc.claim_id, None)
+    if rev is None and rc.payer_claim_number:
+        rev = ctx.reversals.pop(f"#{rc.payer_claim_number}", None)
+    if rev is None:
+        assert ctx.payment is not None
+        rev = s.scalars(
+            select(RemitClaim).join(RemitPayment, RemitClaim.payment_id == RemitPayment.id)
+            .where(RemitClaim.is_reversal.is_(True), RemitClaim.paired_with_id.is_(None),
+                   RemitPayment.payer_key == ctx.payment.payer_key, RemitClaim.id != rc.id,
+                   (RemitClaim.claim_id == rc.claim_id)
+                   | ((RemitClaim.payer_claim_number == rc.payer_claim_number) & (rc.payer_claim_number != "")))
+            .order_by(RemitClaim.id.desc()).limit(1)).first()
+    else:
+        ctx.reversals.pop(rev.claim_id, None)
+        ctx.reversals.pop(f"#{rev.payer_claim_number}", None)
+    if rev is None or rev.paired_with_id is not None:
+        return
+    rev.paired_with_id = rc.id
+    rc.paired_with_id = rev.id
+    ctx.result.reversals_paired += 1
+
+
+def reversal_pairs(session: Session) -> list[tuple[RemitClaim, RemitClaim | None]]:
+    """(reversal, correction or None) for every stored reversal."""
+    out: list[tuple[RemitClaim, RemitClaim | None]] = []
+    for rev in session.scalars(select(RemitClaim).where(RemitClaim.is_reversal.is_(True)).order_by(RemitClaim.id)):
+        corr = session.get(RemitClaim, rev.paired_with_id) if rev.paired_with_id else None
+        out.append((rev, corr))
+    return out
+
+
+def ingest_277ca(engine: Engine, path: str | os.PathLike[str], *, settings: Any | None = None,
+                 today: date | None = None) -> IngestResult:
+    """Turn 277CA front-end rejections into worklist items (category ``front_end_rejection``,
+    action ``correct_and_resubmit``).  Idempotent by file sha256.  Accepted claims close open
+    front-end items of the same claim."""
+    from remits.frontend import ingest_277ca as _impl
+
+    return _impl(engine, path, settings=settings, today=today)
+
+
