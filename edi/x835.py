@@ -61,7 +61,7 @@ from decimal import Decimal
 from typing import IO, BinaryIO
 
 from edi.errors import Finding, WrongTransactionError, X12Error
-from edi.reader import Delimiters, Segment, SegmentReader
+from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader
 from edi.x837 import Envelope, parse_date
 
 IMPLEMENTATION_835 = "005010X221A1"
@@ -280,15 +280,16 @@ class _Ctx:
                what: str = "amount") -> Decimal | None:
         """Element ``index`` as Decimal; None when empty (a finding when ``problems`` is given,
         i.e. the amount is required).  A malformed amount raises X12Error."""
-        value = seg.get(index)
-        element = f"{seg.id}{index:02d}"
+        elements = seg.elements
+        value = elements[index] if index < len(elements) else ""
+        if value and _AMOUNT.match(value) is not None:
+            return Decimal(value)
+        element = f"{elements[0]}{index:02d}"
         if not value:
             if problems is not None:
                 problems.append(Finding(seg.number, seg.id, element, f"{what} is missing", file=self.name))
             return None
-        if _AMOUNT.match(value) is None:
-            raise self.error(seg, f"{what} is not a number", element)
-        return Decimal(value)
+        raise self.error(seg, f"{what} is not a number", element)
 
     def composite(self, value: str) -> list[str]:
         return value.split(self.component) if value else []
@@ -325,20 +326,21 @@ def _expand_cas(seg: Segment, ctx: _Ctx, problems: list[Finding]) -> list[Adjust
         problems.append(Finding(seg.number, "CAS", "CAS01",
                                 f"adjustment group {group!r} is not CO, PR, OA, PI or CR", file=ctx.name))
     out: list[Adjustment] = []
-    for i in range(6):
-        r, a, q = 2 + 3 * i, 3 + 3 * i, 4 + 3 * i
-        reason = seg.get(r)
-        raw_amount = seg.get(a)
+    elements = seg.elements
+    n = len(elements)
+    for r in range(2, min(n, 20), 3):
+        reason = elements[r]
+        raw_amount = elements[r + 1] if r + 1 < n else ""
         if not reason and not raw_amount:
-            if seg.get(q):
-                problems.append(Finding(seg.number, "CAS", f"CAS{q:02d}", "quantity without reason code",
+            if r + 2 < n and elements[r + 2]:
+                problems.append(Finding(seg.number, "CAS", f"CAS{r + 2:02d}", "quantity without reason code",
                                         file=ctx.name))
             continue
         if not reason:
             problems.append(Finding(seg.number, "CAS", f"CAS{r:02d}", "adjustment amount without reason code",
                                     file=ctx.name))
-        amount = ctx.amount(seg, a, problems, "adjustment amount")
-        quantity = ctx.amount(seg, q, None, "adjustment quantity")
+        amount = ctx.amount(seg, r + 1, problems, "adjustment amount")
+        quantity = ctx.amount(seg, r + 2, None, "adjustment quantity") if r + 2 < n and elements[r + 2] else None
         out.append(Adjustment(group, reason, amount if amount is not None else ZERO, quantity, seg.number))
     return out
 
@@ -1051,8 +1053,9 @@ MAX_KEPT_BALANCE_FINDINGS = 10_000
 class Parser835:
     """Streaming 835 parser; see the module docstring."""
 
-    def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None) -> None:
-        self.reader = SegmentReader(source, name)
+    def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None, *,
+                 chunk_size: int = CHUNK_SIZE) -> None:
+        self.reader = SegmentReader(source, name, chunk_size=chunk_size)
         self.name = self.reader.name
         #: balance findings of the whole file (kept up to MAX_KEPT_BALANCE_FINDINGS).
         self.balance_findings: list[BalanceFinding] = []
