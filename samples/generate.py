@@ -23,11 +23,12 @@ billing units from the CMS January 2026 ASP NDC-HCPCS crosswalk.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import random
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -110,6 +111,7 @@ def money(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+@functools.cache
 def fee(code: str) -> Decimal:
     """Practice charge for one unit of a CPT code (whole dollars)."""
     return (Decimal(RVU[code]) * CF * MARKUP).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
@@ -297,7 +299,7 @@ def make_person(rng: random.Random, state: str, *, min_age: int, max_age: int, m
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Line:
     code: str
     units: Decimal = Decimal(1)
@@ -308,11 +310,16 @@ class Line:
     charge: Decimal | None = None
 
     def line_charge(self) -> Decimal:
-        if self.charge is not None:
-            return self.charge
-        if self.code in DRUGS:
-            return money(DRUGS[self.code].unit_price * self.units)
-        return money(fee(self.code) * self.units)
+        return _line_charge(self)
+
+
+@functools.cache
+def _line_charge(line: Line) -> Decimal:
+    if line.charge is not None:
+        return line.charge
+    if line.code in DRUGS:
+        return money(DRUGS[line.code].unit_price * line.units)
+    return money(fee(line.code) * line.units)
 
 
 def L(code: str, units: int | str = 1, mods: str = "", ptrs: str = "1", **kw: Any) -> Line:
@@ -680,7 +687,7 @@ def build_claim(rng: random.Random, claim_id: str, scenario: Scenario, payer: Pa
         patient = None
         rel = ""
     when = scenario.dos or dos or _weekday_2026(rng)
-    lines = [replace(ln) for ln in scenario.lines]
+    lines = list(scenario.lines)
     group = "" if payer.key in ("MB", "MC") else f"GRP{rng.randint(10000, 99999)}"
     auth = f"PA{rng.randint(1000000, 9999999)}" if scenario.prior_auth and payer.key != "MB" else ""
     return ClaimSpec(claim_id, scenario, payer, practice, renderer, subscriber, patient, rel, when, lines,
@@ -719,7 +726,7 @@ Seg = list[str]
 
 
 def d8(d: date) -> str:
-    return d.strftime("%Y%m%d")
+    return f"{d.year:04d}{d.month:02d}{d.day:02d}"
 
 
 def isa(style: Style, sender: str, receiver: str, when: date, hhmm: str, control: int, usage: str = "T") -> Seg:
@@ -997,22 +1004,431 @@ def generate_all(target: Path) -> dict[str, bytes]:
     files.update(remit_files)
     file_entries.extend(remit_file_entries)
     clean = sum(1 for c in claims_manifest if c["status"] == "clean")
+    plb_entries = [e for e in remit_entries if "plb" in e]
+    remit_entries = [e for e in remit_entries if "plb" not in e]
     manifest = {
         "generator": "samples/generate.py",
         "seed": SEED,
         "synthetic": True,
-        "summary": {"claims": len(claims_manifest), "clean": clean, "held": len(claims_manifest) - clean},
+        "summary": {"claims": len(claims_manifest), "clean": clean, "held": len(claims_manifest) - clean,
+                    "remit_claims": sum(1 for e in remit_entries if "plb" not in e)},
         "files": file_entries,
         "claims": claims_manifest,
         "remits": remit_entries,
+        "remit_plb": plb_entries,
     }
     files["manifest.yaml"] = (MANIFEST_HEADER + dump_yaml(manifest)).encode("ascii")
     return files
 
 
+# ------------------------------------------------------------------------------------------
+# 835 remits answering the sample claims
+# ------------------------------------------------------------------------------------------
+
+# CARC -> worklist category (remits-reference.md section 2); None = not a denial.
+CARC_CATEGORY: dict[tuple[str, str], str | None] = {
+    ("CO", "45"): None, ("CO", "59"): None, ("CO", "253"): None,
+    ("PR", "1"): None, ("PR", "2"): None, ("PR", "3"): None,
+    ("CO", "97"): "bundling", ("CO", "234"): "bundling", ("CO", "16"): "submission_error",
+    ("CO", "50"): "medical_necessity", ("CO", "4"): "coding_modifier", ("CO", "29"): "timely_filing",
+    ("CO", "197"): "authorization", ("CO", "96"): "non_covered", ("OA", "18"): "duplicate",
+}
+
+
+@dataclass(frozen=True)
+class Deny:
+    group: str
+    carc: str
+    rarcs: tuple[str, ...] = ()
+    line: int = 0      # 0 = every line
+
+
+@dataclass(frozen=True)
+class Adjudication:
+    scenario: str
+    payer: str
+    kind: str = "paid"          # paid | denied | duplicate | reversal_correction
+    deny: Deny | None = None
+    deductible: Decimal = Decimal(0)
+    note: str = ""
+
+
+@dataclass
+class RemitPlan:
+    name: str
+    style: Style
+    payer: str
+    practice: str
+    source: str                 # 837 sample file the claims come from
+    claims: list[Adjudication]
+    plb: list[tuple[str, str, Decimal]] = field(default_factory=list)   # (code, reference, amount)
+    pay_date: date = date(2026, 11, 22)
+
+
+A = Adjudication
+REMIT_PLAN: list[tuple[str, Style, list[RemitPlan]]] = [
+    ("remit-medicare-mb.835", Style(newline="\n"), [
+        RemitPlan("mb-p1", Style(), "MB", "P1", "medicare-mb.837", [
+            A("ak-5", "MB", deductible=Decimal("150.00"), note="paid; part of the Part B deductible applied"),
+            A("ak-1+em25", "MB", deny=Deny("CO", "97", ("M15",), line=1),
+              note="E/M-25 bundled into the AK destruction by the payer; destruction paid"),
+            A("bx-tangential-3", "MB"),
+            A("exc-bcc-trunk+int", "MB", note="multiple-procedure reduction (CO-59) on the repair"),
+            A("shave-face", "MB", kind="reversal_correction",
+              note="earlier payment reversed (CLP02=22, negated) and corrected at the right fee"),
+            A("pdt-ala-jz", "MB"),
+            A("secukinumab-iv-jw", "MB", note="JW waste line paid"),
+            A("risankizumab-iv-jz", "MB", deny=Deny("CO", "50", ("N115",), line=2),
+              note="drug denied as not medically necessary under an LCD; administration paid"),
+            A("ed-c-sccis-trunk", "MB", kind="denied", deny=Deny("CO", "16", ("MA130",)),
+              note="returned as unprocessable (CO-16/MA130): correct and send a new claim, no appeal"),
+            A("em-est-high", "MB"),
+            A("excimer-96922", "MB"),
+        ], plb=[("WO", "MB2260900012345", Decimal("35.20")), ("L6", "P1-INTEREST", Decimal("-4.12"))]),
+        RemitPlan("mb-p2", Style(), "MB", "P2", "mohs-two-interchanges.837", [
+            A("mohs-nose+flap", "MB", note="multiple-procedure reduction on Mohs first stage"),
+            A("mohs-cheek+flap", "MB"),
+            A("mohs-nose+ftsg", "MB"),
+            A("mohs-ear+cmplx", "MB", kind="duplicate",
+              note="paid once; the same claim received again is denied OA-18 under a second payer claim number"),
+            A("mohs-lip+cmplx", "MB"),
+            A("mohs-trunk+cmplx", "MB"),
+            A("mohs-arm+int", "MB"),
+            A("exc-bcc-face+cmplx", "MB"),
+            A("exc-benign-face+int", "MB"),
+        ]),
+    ]),
+    ("remit-commercial.835", Style(newline="\r\n"), [
+        RemitPlan("ci-p2", Style(), "CI", "P2", "commercial-ci-bl.837", [
+            A("bx-punch-2", "CI"),
+            A("exc-benign-trunk+int", "CI", deny=Deny("CO", "234", ("N20",), line=2),
+              note="intermediate repair not paid separately by this payer (N20)"),
+            A("em-new-acne", "CI"),
+            A("goeckerman-96910", "CI", kind="denied", deny=Deny("CO", "197"),
+              note="phototherapy course needs precertification with this payer"),
+            A("ustekinumab-sc+em25", "CI"),
+            A("ustekinumab-sc", "CI"),
+            A("em-new25+warts", "CI", deny=Deny("CO", "4", line=1),
+              note="payer rejects modifier 25 on the new-patient visit; destruction paid"),
+            A("isk-17111", "CI", kind="denied", deny=Deny("CO", "29"),
+              note="payer filing limit 90 days from the date of service"),
+        ]),
+        RemitPlan("bl-p2", Style(), "BL", "P2", "commercial-ci-bl.837", [
+            A("shave-trunk", "BL", kind="denied", deny=Deny("CO", "96", ("N383",)),
+              note="nevus shave removals judged cosmetic"),
+            A("exc-melanoma-back+cmplx", "BL"),
+            A("pdt-ala", "BL"),
+            A("puva-96912", "BL"),
+            A("il-keloid", "BL"),
+            A("excimer-96921", "BL"),
+            A("ak-20", "BL"),
+        ], pay_date=date(2026, 11, 21)),
+    ]),
+    ("remit-medicaid-mc.835", Style(newline=""), [
+        RemitPlan("mc-p3", Style(), "MC", "P3", "medicaid-mc.837", [
+            A("warts-17110", "MC"), A("molluscum-17110", "MC"), A("shave-scalp", "MC"),
+            A("bx-incisional-2", "MC"), A("il-alopecia-8", "MC"), A("ustekinumab-sc-mdcd", "MC"),
+            A("nbuvb-96900", "MC"), A("exc-bcc-scalp+int", "MC"), A("em-new-acne", "MC"),
+        ], pay_date=date(2026, 11, 21)),
+    ]),
+]
+
+EM_CODES = frozenset({"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"})
+
+
+@dataclass
+class LineResult:
+    number: int
+    line: Line
+    charge: Decimal
+    paid: Decimal
+    allowed: Decimal | None
+    cas: list[tuple[str, str, Decimal]]     # (group, carc, amount)
+    rarcs: tuple[str, ...] = ()
+
+
+def allowed_for(payer: str, code: str, units: Decimal, rate: Decimal = Decimal(1)) -> Decimal:
+    base = medicare_allowed(code) * units
+    factor = {"MB": Decimal(1), "MC": Decimal("0.75"), "CI": Decimal("1.25"), "BL": Decimal("1.2")}[payer]
+    return money(base * factor * rate)
+
+
+def adjudicate(spec: ClaimSpec, adj: Adjudication, *, rate: Decimal = Decimal(1)) -> list[LineResult]:
+    """Line results for one claim; every line balances: charge - sum(CAS) = paid."""
+    payer = spec.payer.key
+    results: list[LineResult] = []
+    deductible_left = adj.deductible
+    # multiple-procedure ranking: highest allowed indicator-2 procedure at 100 %, the rest 50 %
+    ranked = sorted((i for i, ln in enumerate(spec.lines) if ln.code in MULT_PROC_2),
+                    key=lambda i: -allowed_for(payer, spec.lines[i].code, spec.lines[i].units))
+    reduced = set(ranked[1:]) if payer == "MB" else set()
+    copay_left = Decimal(40) if payer == "CI" else Decimal(0)
+    for i, ln in enumerate(spec.lines):
+        number = i + 1
+        charge = ln.line_charge()
+        d = adj.deny
+        if d is not None and (d.line == 0 or d.line == number):
+            results.append(LineResult(number, ln, charge, Decimal(0), None, [(d.group, d.carc, charge)],
+                                      d.rarcs))
+            continue
+        cas: list[tuple[str, str, Decimal]] = []
+        allowed = min(allowed_for(payer, ln.code, ln.units, rate), charge)
+        if charge > allowed:
+            cas.append(("CO", "45", charge - allowed))
+        if i in reduced:
+            cut = money(allowed / 2)
+            cas.append(("CO", "59", cut))
+            allowed -= cut
+        remaining = allowed
+        if payer == "MB":
+            ded = min(deductible_left, remaining)
+            if ded:
+                cas.append(("PR", "1", ded))
+                deductible_left -= ded
+                remaining -= ded
+            coins = money(remaining * Decimal("0.2"))
+            if coins:
+                cas.append(("PR", "2", coins))
+                remaining -= coins
+            seq = money(remaining * Decimal("0.02"))
+            if seq:
+                cas.append(("CO", "253", seq))
+                remaining -= seq
+        elif payer == "CI":
+            copay = min(copay_left, remaining)
+            if copay and (ln.code in EM_CODES or not any(x.code in EM_CODES for x in spec.lines)):
+                cas.append(("PR", "3", copay))
+                copay_left -= copay
+                remaining -= copay
+        elif payer == "BL":
+            coins = money(remaining * Decimal("0.1"))
+            if coins:
+                cas.append(("PR", "2", coins))
+                remaining -= coins
+        results.append(LineResult(number, ln, charge, remaining, allowed, cas))
+    for r in results:
+        assert r.charge - sum(a for _, _, a in r.cas) == r.paid, "line out of balance"
+    return results
+
+
+def _merge_cas(cas: Iterable[tuple[str, str, Decimal]]) -> list[Seg]:
+    by_group: dict[str, list[tuple[str, Decimal]]] = {}
+    for g, code, a in cas:
+        by_group.setdefault(g, []).append((code, a))
+    segs: list[Seg] = []
+    for g in ("CO", "OA", "PI", "PR"):
+        items = by_group.get(g)
+        if not items:
+            continue
+        for k in range(0, len(items), 6):
+            seg = ["CAS", g]
+            for code, a in items[k:k + 6]:
+                seg += [code, amt(a), ""]
+            while seg[-1] == "":
+                seg.pop()
+            segs.append(seg)
+    return segs
+
+
+def clp_segments(spec: ClaimSpec, results: list[LineResult], status: str, pcn: str, received: date,
+                 c: str, sign: int = 1) -> tuple[list[Seg], Decimal]:
+    s = Decimal(sign)
+    charge = sum((r.charge for r in results), Decimal(0)) * s
+    paid = sum((r.paid for r in results), Decimal(0)) * s
+    pr = sum((a for r in results for g, _, a in r.cas if g == "PR"), Decimal(0)) * s
+    segs: list[Seg] = [["CLP", spec.claim_id, status, amt(charge), amt(paid), amt(pr) if pr else "",
+                        spec.payer.clp06, pcn, "11", "1"]]
+    patient = spec.patient or spec.subscriber
+    segs.append(["NM1", "QC", "1", patient.last, patient.first, "", "", "", "MI", spec.subscriber.member_id])
+    if spec.patient is not None:
+        segs.append(["NM1", "IL", "1", spec.subscriber.last, spec.subscriber.first, "", "", "", "MI",
+                     spec.subscriber.member_id])
+    segs.append(["NM1", "82", "1", spec.renderer.last, spec.renderer.first, "", "", "", "XX", spec.renderer.npi])
+    segs.append(["DTM", "050", d8(received)])
+    for r in results:
+        ln = r.line
+        proc = c.join(["HC", ln.code, *ln.mods])
+        svc = ["SVC", proc, amt(r.charge * s), amt(r.paid * s)]
+        if ln.units != 1:
+            svc += ["", amt(ln.units)]
+        segs.append(svc)
+        segs.append(["DTM", "472", d8(spec.dos)])
+        segs.extend(_merge_cas((g, code, a * s) for g, code, a in r.cas))
+        segs.append(["REF", "6R", f"{spec.claim_id}L{r.number}"])
+        if r.allowed is not None:
+            segs.append(["AMT", "B6", amt(r.allowed * s)])
+        for rarc in r.rarcs:
+            segs.append(["LQ", "HE", rarc])
+    return segs, paid
+
+
+def _pcn(payer: str, n: int) -> str:
+    return {"MB": f"22632{n:08d}", "MC": f"MCD26{n:07d}", "CI": f"CI26{n:08d}", "BL": f"BL26{n:08d}"}[payer]
+
+
 def build_remits(by_id: dict[str, ClaimSpec]) -> tuple[dict[str, bytes], list[dict[str, Any]],
                                                         list[dict[str, Any]]]:
-    return {}, [], []
+    files: dict[str, bytes] = {}
+    entries: list[dict[str, Any]] = []
+    file_entries: list[dict[str, Any]] = []
+    used: set[str] = set()
+    pcn_counter = 1000
+    control = 270000
+    for name, style, plans in REMIT_PLAN:
+        out = io.BytesIO()
+        w = SegmentWriter(out, style)
+        c = style.component
+        control += 1
+        first_payer = PAYERS[plans[0].payer]
+        w.write(isa(style, first_payer.payer_id, SUBMITTER[1], plans[0].pay_date, "0800", control, "T"))
+        w.write(["GS", "HP", first_payer.payer_id, SUBMITTER[1], d8(plans[0].pay_date), "0800", str(control), "X",
+                 "005010X221A1"])
+        n_st = 0
+        for plan in plans:
+            payer = PAYERS[plan.payer]
+            practice = PRACTICES[plan.practice]
+            n_st += 1
+            body: list[Seg] = []
+            total = Decimal(0)
+            for adj in plan.claims:
+                spec = next(s for s in by_id.values()
+                            if s.scenario.key == adj.scenario and s.payer.key == adj.payer
+                            and s.practice.key == plan.practice and s.claim_id not in used)
+                used.add(spec.claim_id)
+                received = plan.pay_date - timedelta(days=2)
+                blocks: list[tuple[str, str, list[LineResult], int, str]] = []
+                if adj.kind == "reversal_correction":
+                    pcn_counter += 1
+                    original = adjudicate(spec, adj, rate=Decimal("0.8"))
+                    blocks.append(("22", _pcn(payer.key, pcn_counter), original, -1, "reversal"))
+                    pcn_counter += 1
+                    blocks.append(("1", _pcn(payer.key, pcn_counter), adjudicate(spec, adj), 1, "correction"))
+                elif adj.kind == "duplicate":
+                    pcn_counter += 1
+                    blocks.append(("1", _pcn(payer.key, pcn_counter), adjudicate(spec, replace(adj, deny=None)), 1,
+                                   "paid"))
+                    pcn_counter += 1
+                    dup = adjudicate(spec, replace(adj, deny=Deny("OA", "18")))
+                    blocks.append(("4", _pcn(payer.key, pcn_counter), dup, 1, "duplicate"))
+                else:
+                    pcn_counter += 1
+                    res = adjudicate(spec, adj)
+                    status = "4" if adj.kind == "denied" else "1"
+                    blocks.append((status, _pcn(payer.key, pcn_counter), res, 1, adj.kind))
+                for status, pcn, res, sign, kind in blocks:
+                    segs, paid = clp_segments(spec, res, status, pcn, received, c, sign)
+                    body.extend(segs)
+                    total += paid
+                    entries.append(remit_entry(name, spec, status, pcn, res, sign, kind, adj.note))
+            plb_total = sum((a for _, _, a in plan.plb), Decimal(0))
+            payment = total - plb_total
+            w.st_count = 0
+            w.write(["ST", "835", f"{n_st:04d}"])
+            check = f"{plan.pay_date:%y%m%d}{n_st:02d}{control % 10000:04d}"
+            if payment > 0:
+                w.write(["BPR", "I", amt(payment), "C", "CHK", *([""] * 11), d8(plan.pay_date)])
+            else:
+                w.write(["BPR", "H", amt(payment), "C", "NON", *([""] * 11), d8(plan.pay_date)])
+            w.write(["TRN", "1", check, payer.tin])
+            w.write(["DTM", "405", d8(plan.pay_date)])
+            pa = payer.address
+            w.write(["N1", "PR", payer.name])
+            w.write(["N3", pa.street])
+            w.write(["N4", pa.city, pa.state, pa.zip])
+            w.write(["REF", "2U", payer.payer_id])
+            w.write(["PER", "BL", "PROVIDER SERVICES", "TE", "8005550199"])
+            ra = practice.address
+            w.write(["N1", "PE", practice.name, "XX", practice.npi])
+            w.write(["N3", ra.street])
+            w.write(["N4", ra.city, ra.state, ra.zip])
+            w.write(["REF", "TJ", practice.ein])
+            w.write(["LX", "1"])
+            for seg in body:
+                w.write(seg)
+            if plan.plb:
+                plb = ["PLB", practice.npi, f"{plan.pay_date.year}1231"]
+                for code, ref, a in plan.plb:
+                    plb += [f"{code}{c}{ref}", amt(a)]
+                w.write(plb)
+            w.write(["SE", str(w.st_count + 1), f"{n_st:04d}"])
+            file_entries_plb = [{"code": code, "reference": ref, "amount": amt(a)} for code, ref, a in plan.plb]
+            if file_entries_plb:
+                entries.append({"file": name, "plb": file_entries_plb, "payee_npi": practice.npi,
+                                "note": "provider-level adjustments: WO overpayment recovery, L6 interest"})
+        w.write(["GE", str(n_st), str(control)])
+        w.write(["IEA", "1", f"{control:09d}"])
+        w.flush()
+        files[name] = out.getvalue()
+        file_entries.append({"file": name, "kind": "835", "transaction_sets": n_st,
+                             "answers": sorted({p.source for p in plans}),
+                             "delimiters": {"element": style.element, "component": style.component,
+                                            "segment": style.segment, "after_segment": style.newline}})
+    files["bad/unbalanced.835"] = unbalanced_835(by_id)
+    file_entries.append({"file": "bad/unbalanced.835", "kind": "835", "balanced": False,
+                         "note": "deliberately UNBALANCED (CLP04 is 10.00 more than CLP03 minus the adjustments, "
+                                 "and BPR02 follows CLP04) - a remit processor must quarantine it; "
+                                 "structurally valid X12"})
+    return files, entries, file_entries
+
+
+def remit_entry(file: str, spec: ClaimSpec, status: str, pcn: str, results: list[LineResult], sign: int,
+                kind: str, note: str) -> dict[str, Any]:
+    s = Decimal(sign)
+    adjustments = []
+    for r in results:
+        for g, code, a in r.cas:
+            adjustments.append({
+                "line": r.number, "code": r.line.code, "group": g, "carc": code, "amount": amt(a * s),
+                "rarcs": list(r.rarcs) if r.rarcs else [],
+                "denial": CARC_CATEGORY[(g, code)] is not None and kind != "reversal",
+                "category": CARC_CATEGORY[(g, code)] if kind != "reversal" else None,
+            })
+    entry: dict[str, Any] = {
+        "file": file, "claim_id": spec.claim_id, "payer_claim_number": pcn, "clp02": status, "kind": kind,
+        "charge": amt(sum((r.charge for r in results), Decimal(0)) * s),
+        "paid": amt(sum((r.paid for r in results), Decimal(0)) * s),
+    }
+    if note:
+        entry["note"] = note
+    entry["adjustments"] = adjustments
+    return entry
+
+
+def unbalanced_835(by_id: dict[str, ClaimSpec]) -> bytes:
+    spec = next(s for s in by_id.values() if s.scenario.key == "puva-96912" and s.payer.key == "BL")
+    res = adjudicate(spec, Adjudication("puva-96912", "BL"))
+    style = Style(newline="\n")
+    out = io.BytesIO()
+    w = SegmentWriter(out, style)
+    payer = PAYERS["BL"]
+    practice = spec.practice
+    when = date(2026, 11, 21)
+    segs, paid = clp_segments(spec, res, "1", "BL2699999999", when - timedelta(days=2), style.component)
+    bad_paid = paid + Decimal(10)
+    segs[0][4] = amt(bad_paid)
+    w.write(isa(style, payer.payer_id, SUBMITTER[1], when, "0800", 279999))
+    w.write(["GS", "HP", payer.payer_id, SUBMITTER[1], d8(when), "0800", "279999", "X", "005010X221A1"])
+    w.st_count = 0
+    w.write(["ST", "835", "0001"])
+    w.write(["BPR", "I", amt(bad_paid), "C", "CHK", *([""] * 11), d8(when)])
+    w.write(["TRN", "1", "26112199", payer.tin])
+    w.write(["DTM", "405", d8(when)])
+    w.write(["N1", "PR", payer.name])
+    w.write(["N3", payer.address.street])
+    w.write(["N4", payer.address.city, payer.address.state, payer.address.zip])
+    w.write(["PER", "BL", "PROVIDER SERVICES", "TE", "8005550199"])
+    w.write(["N1", "PE", practice.name, "XX", practice.npi])
+    w.write(["N3", practice.address.street])
+    w.write(["N4", practice.address.city, practice.address.state, practice.address.zip])
+    w.write(["REF", "TJ", practice.ein])
+    w.write(["LX", "1"])
+    for seg in segs:
+        w.write(seg)
+    w.write(["SE", str(w.st_count + 1), "0001"])
+    w.write(["GE", "1", "279999"])
+    w.write(["IEA", "1", "000279999"])
+    w.flush()
+    return out.getvalue()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1048,8 +1464,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def write_big(out: Path, n: int, *, seed: int = SEED, held_rate: float = 0.03) -> int:
-    raise NotImplementedError
+EIN_PREFIXES = ("20", "27", "36", "46", "54", "61", "74", "83", "91")
+
+
+def synthetic_practice(rng: random.Random, number: int) -> Practice:
+    """A made-up billing provider for the big file (valid NPI/EIN forms, fake names)."""
+    state = rng.choice(sorted(CITIES))
+    city, zip3 = rng.choice(CITIES[state])
+    renderers = tuple(
+        Provider(rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES[rng.choice("FM")]),
+                 make_npi("1" + "".join(rng.choice("0123456789") for _ in range(8))), tax)
+        for tax in (DERM, MOHS, DERM)
+    )
+    return Practice(
+        f"B{number}", f"SYNTHETIC DERMATOLOGY GROUP {number:04d} PC",
+        make_npi("1" + "".join(rng.choice("0123456789") for _ in range(8))),
+        rng.choice(EIN_PREFIXES) + "".join(rng.choice("0123456789") for _ in range(7)),
+        Address(f"{rng.randint(100, 9999)} {rng.choice(STREETS)}", city, state,
+                zip3 + f"{rng.randint(0, 99):02d}{rng.randint(1, 9999):04d}"),
+        renderers,
+    )
+
+
+def write_big(out: Path, n: int, *, seed: int = SEED, held_rate: float = 0.03,
+              claims_per_transaction: int = 5000) -> int:
+    """Stream an 837P of ``n`` synthetic derm claims to ``out``; returns the number written.
+
+    Claims are drawn from the same scenarios as the samples (mostly clean, ``held_rate`` held),
+    several hundred per billing provider, up to ``claims_per_transaction`` per ST/SE.  Nothing
+    is kept in memory beyond the claim being written.
+    """
+    rng = random.Random(seed)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    file_date = date(2026, 11, 20)
+    written = 0
+    with out.open("wb") as fh:
+        wr = Writer837(fh, Style(newline="\n"), file_date, "0200")
+        wr.open_interchange(900001)
+        wr.open_group(900001)
+        practice = synthetic_practice(rng, 1)
+        practice_left = rng.randint(300, 600)
+        n_practice = 1
+        in_tx = 0
+        while written < n:
+            if in_tx == 0:
+                wr.open_transaction(f"BENCH{wr._st_number + 1:05d}")
+            if practice_left == 0:
+                n_practice += 1
+                practice = synthetic_practice(rng, n_practice)
+                practice_left = rng.randint(300, 600)
+            scenario = rng.choice(HELD) if rng.random() < held_rate else rng.choice(CLEAN)
+            payer = PAYERS[rng.choice(scenario.payers.split())]
+            written += 1
+            spec = build_claim(rng, f"BX{written:08d}", scenario, payer, practice)
+            wr.claim(spec)
+            practice_left -= 1
+            in_tx += 1
+            if in_tx == claims_per_transaction or written == n:
+                wr.close_transaction()
+                in_tx = 0
+                wr._practice = None
+        wr.close_group()
+        wr.close_interchange()
+    return written
 
 
 if __name__ == "__main__":
