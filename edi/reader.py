@@ -127,7 +127,7 @@ class SegmentReader:
         else:
             self._stream = source
             self._close = False
-            self.name = name or getattr(source, "name", "<stream>")
+            self.name = name or str(getattr(source, "name", "<stream>"))
         self.chunk_size = chunk_size
         self.delimiters: Delimiters | None = None
         self.findings: list[Finding] = []

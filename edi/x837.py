@@ -17,6 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
+from datetime import date as _Date  # the name "date" is shadowed inside Claim (Claim.date)
 from decimal import Decimal
 from typing import IO, BinaryIO
 
@@ -373,7 +374,7 @@ class Claim:
         return [dotted_icd(code) for q, code in self.diagnoses if q in ("ABK", "ABF")]
 
     @property
-    def service_dates(self) -> list[date]:
+    def service_dates(self) -> list[_Date]:
         return sorted({ln.service_date for ln in self.lines if ln.service_date is not None})
 
     @property
@@ -619,8 +620,14 @@ class ClaimWriter:
         self._pre = ""
         self._buf: list[str] = []
         self._st_number = 0
+        #: When a list, the source segment number of every segment written is appended
+        #: to it (0 for the SE/GE/IEA trailers the writer makes up).  Used by
+        #: edi.validate to map findings in a written chunk back to the source file.
+        self.origins: list[int] | None = None
 
-    def _emit(self, elements: list[str], pre: str | None = None) -> None:
+    def _emit(self, elements: list[str], pre: str | None = None, origin: int = 0) -> None:
+        if self.origins is not None:
+            self.origins.append(origin)
         self._buf.append((self._pre if pre is None else pre) + self.d.element.join(elements) + self.d.segment)
         if len(self._buf) > 4096:
             self.flush()
@@ -668,7 +675,7 @@ class ClaimWriter:
             if self.usage_indicator:
                 isa[15] = self.usage_indicator
             self._pre = _guess_pre(header)
-            self._emit(isa, pre="" if self.claims_written == 0 else self._pre)
+            self._emit(isa, pre="" if self.claims_written == 0 else self._pre, origin=header.isa.number)
         if self._gs is not header.gs:
             self._close_gs()
             self._gs = header.gs
@@ -676,7 +683,7 @@ class ClaimWriter:
             self._st_count = 0
             gs = list(header.gs.elements)
             gs[6] = self._gs_control(header.gs)
-            self._emit(gs)
+            self._emit(gs, origin=header.gs.number)
         if self._header is not header:
             self._close_st()
             self._header = header
@@ -689,7 +696,7 @@ class ClaimWriter:
                 els = list(s.elements)
                 if els[0] == "ST":
                     els[2] = self._st_control()
-                self._emit(els)
+                self._emit(els, origin=s.number)
                 self._st_segments += 1
         chain = [n for n in (claim.billing, claim.subscriber, claim.patient) if n is not None]
         for i, node in enumerate(chain):
@@ -702,13 +709,13 @@ class ClaimWriter:
             parent = self._hl_map.get(id(node.parent)) if node.parent is not None else ""
             has_child = "1" if i + 1 < len(chain) else "0"
             hl = ["HL", number, parent or "", node.level, has_child]
-            self._emit(hl)
+            self._emit(hl, origin=node.hl.number)
             self._st_segments += 1
             for s in node.segments[1:]:
-                self._emit(s.elements)
+                self._emit(s.elements, origin=s.number)
                 self._st_segments += 1
         for s in claim.all_segments():
-            self._emit(s.elements)
+            self._emit(s.elements, origin=s.number)
             self._st_segments += 1
         self.claims_written += 1
 
