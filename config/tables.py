@@ -31,7 +31,7 @@ Family = Literal[
     "em_addon",
 ]
 SiteGroup = Literal["A", "B", "C", "LIMB"]
-DxFamily = Literal["malignant", "benign", "premalignant", "uncertain", "unspecified", "skin_tag"]
+DxFamily = Literal["malignant", "benign", "premalignant", "uncertain", "unspecified", "skin_tag", "vascular"]
 MohsSite = Literal["17311", "17313", "LIMB", "TRUNK"]
 
 
@@ -214,6 +214,8 @@ def _dx_family(tables: CodeTables, icd: str) -> DxFamily | None:
     if info is not None and info.dx_family is not None:
         return info.dx_family
     cat = icd[:3]
+    if icd.startswith("D18.0"):
+        return "vascular"               # hemangioma: cutaneous vascular proliferative lesion (17106-17108)
     if cat[:1] == "C":
         return "malignant"
     if cat[:1] == "D" and cat[1:3].isdigit():

@@ -1,1 +1,107 @@
-"""CLI commands: scrub_cmds (placeholder until implemented)."""
+"""CLI: ``dermedi scrub``, ``dermedi rules list|explain|doc`` and ``dermedi tables``."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dermedi.cli.app import app
+from dermedi.cli.common import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK, fail, private_open, x12_errors
+
+rules_app = typer.Typer(no_args_is_help=True, help="The scrubber's rule catalog.")
+app.add_typer(rules_app, name="rules")
+
+
+def _scrubber(config: str | None, today: str | None) -> object:
+    from config.payers import PayerConfigError, load_payer_profiles
+    from config.settings import ConfigError, load_settings
+    from config.tables import TableError
+    from scrubber.engine import Scrubber
+
+    try:
+        settings = load_settings(config)
+        payers = load_payer_profiles(settings.payers)
+        day = date.fromisoformat(today) if today else None
+        return Scrubber(payers=payers, today=day)
+    except (ConfigError, PayerConfigError, TableError) as exc:
+        fail(str(exc), EXIT_CONFIG)
+    except ValueError as exc:
+        fail(f"--today: {exc}", EXIT_BAD_INPUT)
+
+
+@app.command("scrub")
+def scrub(
+    input_file: Annotated[Path, typer.Argument(metavar="IN.837", help="837P file to scrub")],
+    clean_out: Annotated[Path | None, typer.Option("--clean-out", help="write clean claims here (837P)")] = None,
+    held_out: Annotated[Path | None, typer.Option("--held-out", help="write held claims here (837P)")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="JSON report")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="HTML report for billers")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="date used for date checks (YYYY-MM-DD)")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="dermedi.toml")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no summary line")] = False,
+) -> None:
+    """Scrub an 837P: split into clean and held claims, write the report.
+
+    Exit code 0 when every claim is clean, 1 when any claim is held, 2 on unreadable input.
+    """
+    from scrubber.engine import Scrubber
+    from scrubber.run import scrub_file
+
+    if not input_file.is_file():
+        fail(f"{input_file}: no such file", EXIT_BAD_INPUT)
+    scrubber = _scrubber(config, today)
+    assert isinstance(scrubber, Scrubber)
+    with x12_errors():
+        try:
+            summary = scrub_file(input_file, clean_out=clean_out, held_out=held_out, report=report, html=html,
+                                 scrubber=scrubber)
+        except OSError as exc:
+            fail(f"{input_file}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    if not quiet:
+        typer.echo(f"{summary.claims} claim(s): {summary.clean} clean, {summary.held} held "
+                   f"({summary.errors} error(s), {summary.warnings} warning(s))", err=True)
+    raise typer.Exit(EXIT_FINDINGS if summary.held else EXIT_OK)
+
+
+@rules_app.command("list")
+def rules_list() -> None:
+    """Table of every rule: id, severity, CARC, summary."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from scrubber.engine import all_rules
+
+    table = Table("id", "severity", "carc", "summary", box=None)
+    for r in all_rules():
+        table.add_row(r.id, r.severity, r.carc or "", r.summary())
+    Console(width=160).print(table)
+
+
+@rules_app.command("explain")
+def rules_explain(rule_id: Annotated[str, typer.Argument(help="rule id, e.g. DES003")]) -> None:
+    """The full documentation of one rule."""
+    from scrubber.engine import get_rule
+
+    try:
+        cls = get_rule(rule_id)
+    except KeyError:
+        fail(f"no rule {rule_id!r} (see `dermedi rules list`)", EXIT_BAD_INPUT)
+    typer.echo(f"{cls.id} ({cls.name}) — severity {cls.severity}, CARC {cls.carc or '-'}\n")
+    typer.echo(cls.doc())
+
+
+@rules_app.command("doc")
+def rules_doc(output: Annotated[Path | None, typer.Option("-o", "--output", help="write here (default stdout)")]
+              = None) -> None:
+    """Generate docs/rules.md from the rule docstrings."""
+    from scrubber.docs import rules_markdown
+
+    text = rules_markdown()
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    with private_open(output, "wb") as fh:
+        fh.write(text.encode("utf-8"))

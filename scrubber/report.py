@@ -1,0 +1,180 @@
+"""Scrub reports: a streamed JSON report and an HTML report for billers.
+
+JSON (written claim by claim, never held in memory)::
+
+    {"file": "in.837",
+     "claims": [{"claim_id": "C1", "status": "held", "charge": "150.00",
+                 "findings": [{"rule": "DES003", "severity": "error", "line": 3, "lines": [3, 1],
+                               "message": "...", "carc": "236", "correct_coding": "17004 x1 alone"}]}],
+     "summary": {...}}
+
+HTML: the same claims grouped by status (held first), every finding with its rule's summary and
+"correct coding" explanation, and a rule glossary.  It is written as two temporary parts (held,
+clean) while scrubbing and joined at the end, so it streams as well.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from scrubber.engine import ClaimResult, ScrubFinding, get_rule
+
+
+def private_open(path: str | os.PathLike[str], mode: str = "w") -> IO[Any]:
+    """Open for writing with permissions 0600 (folders created 0700)."""
+    p = Path(path)
+    if not p.parent.exists():
+        p.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    if "b" in mode:
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+def money(value: Any) -> str | None:
+    if value is None:
+        return None
+    return f"{value:.2f}"
+
+
+def claim_entry(result: ClaimResult) -> dict[str, Any]:
+    return {
+        "claim_id": result.claim.claim_id,
+        "status": result.status,
+        "charge": money(result.claim.total_charge),
+        "findings": [f.as_dict() for f in result.findings],
+    }
+
+
+class JsonReportWriter:
+    """Streams ``{"file", "claims": [...], "summary"}`` to a text stream."""
+
+    def __init__(self, out: IO[str], file_name: str) -> None:
+        self.out = out
+        self.count = 0
+        out.write('{"file": ' + json.dumps(file_name) + ',\n "claims": [\n')
+
+    def add(self, result: ClaimResult) -> None:
+        if self.count:
+            self.out.write(",\n")
+        self.out.write("  " + json.dumps(claim_entry(result), ensure_ascii=False))
+        self.count += 1
+
+    def close(self, summary: dict[str, Any]) -> None:
+        self.out.write("\n ],\n " + '"summary": ' + json.dumps(summary, ensure_ascii=False, indent=1) + "}\n")
+
+
+# ---- HTML ----------------------------------------------------------------------------------------
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:70rem}
+h1{font-size:1.5rem} h2{margin-top:2rem;border-bottom:2px solid #ddd}
+.claim{border:1px solid #ddd;border-radius:6px;margin:.8rem 0;padding:.6rem .9rem}
+.held{border-left:6px solid #c0392b} .clean{border-left:6px solid #27ae60}
+.sev-error{color:#c0392b;font-weight:600} .sev-warning{color:#b9770e;font-weight:600}
+table{border-collapse:collapse;width:100%;margin-top:.4rem} td,th{padding:.25rem .5rem;vertical-align:top;
+text-align:left;border-bottom:1px solid #eee} .muted{color:#777} code{background:#f4f4f4;padding:0 .2rem}
+details{margin:.3rem 0} summary{cursor:pointer}
+"""
+
+
+def _section(doc: str, title: str) -> str:
+    """The text of a ``## title`` section of a rule docstring."""
+    m = re.search(rf"^## {re.escape(title)}\s*\n(.*?)(?=^## |\Z)", doc, flags=re.M | re.S)
+    return " ".join(m.group(1).split()) if m else ""
+
+
+def _rule_info(rule_id: str) -> tuple[str, str]:
+    """(summary, correct coding) of a rule, or X12/unknown fallbacks."""
+    if rule_id == "X12":
+        return "The claim could not be read completely (X12 structure problem).", "Fix the segment named."
+    try:
+        cls = get_rule(rule_id)
+    except KeyError:
+        return "", ""
+    return cls.summary(), _section(cls.doc(), "Correct coding")
+
+
+class HtmlReportWriter:
+    """Collects claims into a held part and a clean part (temporary files) and joins them."""
+
+    def __init__(self, path: str | os.PathLike[str], file_name: str) -> None:
+        self.path = Path(path)
+        self.file_name = file_name
+        folder = self.path.parent if self.path.parent.exists() else None
+        self._held = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
+        self._clean = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
+        self.rules_seen: set[str] = set()
+
+    def add(self, result: ClaimResult) -> None:
+        part = self._held if result.held else self._clean
+        c = result.claim
+        e = html.escape
+        part.write(f'<div class="claim {result.status}"><b>Claim {e(c.claim_id)}</b> '
+                   f'<span class="muted">charge {e(money(c.total_charge) or "?")} · {len(c.lines)} line(s) · '
+                   f'{result.status}</span>')
+        if result.findings:
+            part.write("<table><tr><th>Rule</th><th>Severity</th><th>Line</th><th>Finding</th>"
+                       "<th>Correct coding</th></tr>")
+            for f in result.findings:
+                self.rules_seen.add(f.rule)
+                part.write(self._row(f))
+            part.write("</table>")
+        part.write("</div>\n")
+
+    def _row(self, f: ScrubFinding) -> str:
+        e = html.escape
+        summary, correct = _rule_info(f.rule)
+        fix = f.correct_coding or correct
+        return (f'<tr><td><code>{e(f.rule)}</code></td><td class="sev-{e(f.severity)}">{e(f.severity)}</td>'
+                f'<td>{e(f.line or "")}</td><td>{e(f.message)}<div class="muted">{e(summary)}'
+                f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div></td><td>{e(fix)}</td></tr>')
+
+    def close(self, summary: dict[str, Any]) -> None:
+        e = html.escape
+        with private_open(self.path, "w") as out:
+            out.write(f"<!doctype html><html><head><meta charset='utf-8'><title>dermedi scrub report – "
+                      f"{e(self.file_name)}</title><style>{_CSS}</style></head><body>")
+            out.write(f"<h1>Scrub report: {e(self.file_name)}</h1>")
+            out.write(f"<p>{summary.get('claims', 0)} claim(s): <span class='sev-error'>{summary.get('held', 0)} "
+                      f"held</span>, {summary.get('clean', 0)} clean; {summary.get('errors', 0)} error(s), "
+                      f"{summary.get('warnings', 0)} warning(s).</p>")
+            for title, part in (("Held claims", self._held), ("Clean claims", self._clean)):
+                out.write(f"<h2>{title}</h2>")
+                part.seek(0)
+                empty = True
+                while chunk := part.read(1 << 16):
+                    empty = False
+                    out.write(chunk)
+                if empty:
+                    out.write("<p class='muted'>none</p>")
+                part.close()
+            out.write(self._glossary(sorted(self.rules_seen)))
+            out.write("</body></html>\n")
+
+    def abort(self) -> None:
+        self._held.close()
+        self._clean.close()
+
+    @staticmethod
+    def _glossary(rule_ids: Iterable[str]) -> str:
+        e = html.escape
+        parts = ["<h2>Rules that fired</h2>"]
+        for rid in rule_ids:
+            try:
+                cls = get_rule(rid)
+            except KeyError:
+                continue
+            doc = cls.doc()
+            body = "".join(f"<p><b>{e(t)}.</b> {e(_section(doc, t))}</p>"
+                           for t in ("What it checks", "Why it is denied", "Correct coding", "Source"))
+            parts.append(f"<details><summary><code>{e(rid)}</code> {e(cls.summary())}</summary>{body}</details>")
+        return "".join(parts)

@@ -1,0 +1,91 @@
+"""Shared helpers of the dermatology rule families (no rules here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+
+from edi.x837 import ServiceLine
+from scrubber.engine import ClaimContext
+
+# NCCI distinct-procedure modifiers (59 and the X{EPSU} subset, effective 2015-01-01).
+DISTINCT = frozenset({"59", "XE", "XS", "XP", "XU"})
+X_MODIFIERS = frozenset({"XE", "XS", "XP", "XU"})
+# Anatomic NCCI-associated modifiers (NCCI policy manual ch. I): they bypass an indicator-1 edit
+# when the two lines carry different anatomic modifiers.
+ANATOMIC = frozenset({"E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9",
+                      "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9", "LT", "RT", "LC", "LD",
+                      "LM", "RC", "RI"})
+# Global-surgery NCCI-associated modifiers (different session / postoperative period).
+GLOBAL_SESSION = frozenset({"24", "27", "58", "78", "79", "91"})
+OFFICE_EM = frozenset({"99202", "99203", "99204", "99205", "99211", "99212", "99213", "99214", "99215"})
+_EM_OTHER = frozenset({"92002", "92004", "92012", "92014", "G0402", "G0438", "G0439", "G0463"})
+BIOPSY_PRIMARY = ("11106", "11104", "11102")           # highest technique first
+BIOPSY_ADDON = {"11102": "11103", "11104": "11105", "11106": "11107"}
+BIOPSY_NAME = {"11102": "tangential", "11103": "tangential", "11104": "punch", "11105": "punch",
+               "11106": "incisional", "11107": "incisional"}
+MOHS_PRIMARY = frozenset({"17311", "17313"})
+MOHS_ALL = frozenset({"17311", "17312", "17313", "17314", "17315"})
+DRUG_PREFIXES = ("J", "Q", "C", "A", "S")
+
+
+def is_em(code: str) -> bool:
+    """Any evaluation and management code (office, hospital, nursing facility, eye exams, G codes)."""
+    if code in _EM_OTHER:
+        return True
+    return len(code) == 5 and code.isdigit() and "99201" <= code <= "99499"
+
+
+def is_office_em(code: str) -> bool:
+    return code in OFFICE_EM
+
+
+def mods(line: ServiceLine) -> frozenset[str]:
+    return frozenset(line.modifiers)
+
+
+def has_distinct(line: ServiceLine) -> bool:
+    return not DISTINCT.isdisjoint(line.modifiers)
+
+
+def distinct_pair(a: ServiceLine, b: ServiceLine) -> bool:
+    """True when a distinct-procedure, session or differing anatomic modifier separates two lines."""
+    ma, mb = mods(a), mods(b)
+    if not DISTINCT.isdisjoint(ma) or not DISTINCT.isdisjoint(mb):
+        return True
+    if not GLOBAL_SESSION.isdisjoint(ma) or not GLOBAL_SESSION.isdisjoint(mb):
+        return True
+    aa, ab = ma & ANATOMIC, mb & ANATOMIC
+    return bool(aa and ab and aa != ab)
+
+
+def units_on(lines: Iterable[ServiceLine], code: str) -> int:
+    total = 0
+    for ln in lines:
+        if ln.code == code and ln.units is not None:
+            total += int(ln.units)
+    return total
+
+
+def date_groups(ctx: ClaimContext) -> Iterator[tuple[date | None, list[ServiceLine], set[str]]]:
+    """(date of service, lines, codes) per date, using the context's cached index."""
+    cache = ctx.extra.get("_date_codes")
+    if cache is None:
+        cache = [(d, lines, {ln.code for ln in lines}) for d, lines in ctx.lines_by_date.items()]
+        ctx.extra["_date_codes"] = cache
+    yield from cache
+
+
+def dx_families(ctx: ClaimContext, line: ServiceLine) -> list[str | None]:
+    fam = ctx.tables.dx_family
+    return [fam(dx) for dx in ctx.line_diagnoses(line)]
+
+
+def all_known_and_none_in(families: list[str | None], allowed: frozenset[str]) -> bool:
+    """True when every pointed diagnosis is classified and none is in ``allowed`` (precision first:
+    an unclassified or missing diagnosis never produces a finding)."""
+    return bool(families) and all(f is not None for f in families) and not any(f in allowed for f in families)
+
+
+def fmt_codes(codes: Iterable[str]) -> str:
+    return ", ".join(sorted(set(codes)))

@@ -1,0 +1,222 @@
+"""MOD: modifier validity (which modifier may go on which code)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.rules._common import DISTINCT, DRUG_PREFIXES, X_MODIFIERS, is_em
+
+_SYNTAX = re.compile(r"[0-9A-Z]{2}\Z")
+# CPT level I modifiers and the HCPCS level II modifiers a dermatology practice meets (CMS HCPCS
+# modifier list / AMA CPT appendix A, names only).  Not being listed gives a warning, never an error.
+_CPT = {"22", "23", "24", "25", "26", "27", "32", "33", "47", "50", "51", "52", "53", "54", "55", "56", "57",
+        "58", "59", "62", "63", "66", "73", "74", "76", "77", "78", "79", "80", "81", "82", "90", "91", "92",
+        "93", "95", "96", "97", "99"}
+_HCPCS = {"AI", "AQ", "AR", "AS", "CR", "CS", "CG", "CO", "CQ", "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3",
+          "F4", "F5", "F6", "F7", "F8", "F9", "FS", "FT", "FX", "FY", "GA", "GC", "GE", "GG", "GJ", "GK", "GQ",
+          "GT", "GU", "GV", "GW", "GX", "GY", "GZ", "JB", "JG", "JW", "JZ", "KX", "LC", "LD", "LM", "LT", "Q5",
+          "Q6", "QW", "RC", "RI", "RT", "SA", "SB", "SL", "TA", "TB", "TC", "T1", "T2", "T3", "T4", "T5", "T6",
+          "T7", "T8", "T9", "XE", "XP", "XS", "XU", "HA", "HB", "HC", "HD", "HE", "HF", "HG", "HH", "HI", "HJ",
+          "HK", "HL", "HM", "HN", "HO", "HP", "HQ", "HR", "HS", "HT", "HU", "HV", "HW", "HX", "HY", "HZ", "U1",
+          "U2", "U3", "U4", "U5", "U6", "U7", "U8", "U9", "UA", "UB", "UC", "UD", "TH", "TJ", "TS", "SC", "KS",
+          "J1", "J2", "J3", "JA", "JC", "JD", "JE", "PO", "PN", "PD", "ER", "EP", "FB", "FC", "GN", "GO", "GP",
+          "KB", "KP", "KQ", "XX", "93", "AF", "AG", "AK", "AM", "AO", "CA", "CB", "CC", "ET", "G0", "GR", "GS",
+          "JK", "JL", "KO", "Q0", "Q1", "Q3", "Q4", "QJ", "QK", "QX", "QY", "QZ", "UN", "UP", "UQ", "UR", "US",
+          "V1", "V2", "V3", "VM", "VP", "SY", "SE", "ST", "SU", "SW", "TE", "TD", "TF", "TG", "TK", "TL", "TM",
+          "TN", "TP", "TQ", "TR", "TT", "TU", "TV", "TW", "M2", "GB", "GF", "GH", "GL", "GM", "GD", "K0", "K1",
+          "K2", "K3", "K4", "KH", "KI", "KJ", "NU", "RR", "RA", "RB", "BU", "BP", "BO", "P1", "P2", "P3",
+          "P4", "P5", "P6", "CT", "MA", "MB", "MC", "MD", "ME", "MF", "MG", "MH", "X1", "X2", "X3", "X4", "X5",
+          "FP", "FQ", "FR", "EA", "EB", "EC", "ED", "EE", "EJ", "EM", "AA", "AD", "AE", "AH", "AJ", "AT", "AU",
+          "AV", "AW", "AX", "AY", "AZ", "BA", "BL", "CD", "CE", "CF", "DA", "J4", "JX", "KD", "KE", "KF",
+          "KG", "KR", "KT", "KU", "KV", "KW", "KY", "L1", "LL", "LR", "LS", "N1", "N2", "N3", "PA", "PB", "PC",
+          "PI", "PL", "PM", "PS", "PT", "QC", "QD", "QE", "QF", "QG", "QH", "QL", "QM", "QN", "QP", "QQ", "QR",
+          "QS", "QT", "RD", "RE", "SD", "SF", "SG", "SH", "SJ", "SK", "SM", "SN", "SQ", "SS", "SV", "SZ"}
+KNOWN_MODIFIERS = frozenset(_CPT | _HCPCS)
+
+
+@register
+class EMOnlyModifier(Rule):
+    """Modifier 25 or 57 on a code that is not an E/M.
+
+    ## What it checks
+    25 (significant, separately identifiable E/M) and 57 (decision for surgery) are E/M modifiers;
+    they must not appear on procedure, pathology or drug lines.
+
+    ## Why it is denied
+    The modifier is invalid for the procedure code (CARC 4) — a frequent slip is 25 put on the
+    procedure instead of the visit.
+
+    ## Example
+    `99213` + `11102-25`.
+
+    ## Correct coding
+    `99213-25` + `11102`.
+
+    ## Source
+    CMS / NCCI modifier 25 and 57 definitions (domain modifiers.yaml: "append_to: E/M line only").
+    """
+
+    id = "MOD001"
+    name = "25-57-only-on-em"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            if is_em(ln.code):
+                continue
+            for m in ("25", "57"):
+                if m in ln.modifiers:
+                    yield self.finding(ctx, f"modifier {m} is for E/M codes, not {ln.code}", line=ln,
+                                       correct=f"remove {m} from {ln.code}; put 25 on the E/M line if one was billed")
+
+
+@register
+class DistinctModifierOnEM(Rule):
+    """Modifier 59 or XE/XS/XP/XU on an E/M code.
+
+    ## What it checks
+    Distinct-procedural-service modifiers never go on an E/M line.
+
+    ## Why it is denied
+    59 and X{EPSU} are not valid on E/M services; a separately identifiable E/M takes 25.
+
+    ## Example
+    `99213-59` + `17000`.
+
+    ## Correct coding
+    `99213-25` + `17000`.
+
+    ## Source
+    CMS modifier 59 article / ACOG 2015 "Medicare coding changes for 2015 – modifier 59";
+    domain modifiers.yaml.
+    """
+
+    id = "MOD002"
+    name = "distinct-modifier-on-em"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            if is_em(ln.code):
+                bad = [m for m in ln.modifiers if m in DISTINCT]
+                if bad:
+                    yield self.finding(ctx, f"modifier {'/'.join(bad)} is not used on an E/M ({ln.code})", line=ln,
+                                       correct=f"{ln.code}-25 if significant and separately identifiable")
+
+
+@register
+class FiftyNineWithX(Rule):
+    """Modifier 59 and an X modifier (XE/XS/XP/XU) on the same line.
+
+    ## What it checks
+    A line carries 59 together with XE, XS, XP or XU.
+
+    ## Why it is denied
+    The X modifiers are more specific subsets of 59; payers reject a line that reports both.
+
+    ## Example
+    `11102-59-XS`.
+
+    ## Correct coding
+    One of them: the payer's preferred distinct modifier (Medicare: the X modifier, e.g. XS).
+
+    ## Source
+    CMS MLN MM8863 (X{EPSU} effective 2015-01-01); HMSA and Moda modifier policies (domain
+    modifiers.yaml x_modifier_rules).
+    """
+
+    id = "MOD003"
+    name = "59-with-x-modifier"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            if "59" in ln.modifiers and not X_MODIFIERS.isdisjoint(ln.modifiers):
+                x = "/".join(m for m in ln.modifiers if m in X_MODIFIERS)
+                pref = "the X modifier" if ctx.payer.prefers_x_modifiers else "one of them"
+                yield self.finding(ctx, f"{ln.code} carries both 59 and {x}", line=ln,
+                                   correct=f"keep {pref} only")
+
+
+@register
+class DrugModifierOnNonDrug(Rule):
+    """JW or JZ on a line that is not a drug.
+
+    ## What it checks
+    JW (drug amount discarded) and JZ (no drug discarded) are only for drug lines.  A CPT procedure
+    code (5 digits) or a G code carrying JW/JZ is an error.  (Whether a drug line needs JW/JZ is
+    checked by the DRG family.)
+
+    ## Why it is denied
+    The modifier is invalid for the procedure code.
+
+    ## Example
+    `96372-JZ` (the administration, not the drug).
+
+    ## Correct coding
+    Put JZ (or JW on the discarded-amount line) on the drug's J/Q code line: `J3247-JZ` + `96372`.
+
+    ## Source
+    CMS JW/JZ policy FAQ; FCSO and Noridian JW/JZ pages (domain jw_jz_ndc_837p.yaml).
+    """
+
+    id = "MOD004"
+    name = "jw-jz-on-non-drug"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            if ln.code[:1] in DRUG_PREFIXES:
+                continue
+            bad = [m for m in ln.modifiers if m in ("JW", "JZ")]
+            if bad and (ln.code[:1].isdigit() or ln.code[:1] == "G"):
+                yield self.finding(ctx, f"drug modifier {'/'.join(bad)} on {ln.code}, which is not a drug code",
+                                   line=ln, correct="put JW/JZ on the drug (J/Q code) line")
+
+
+@register
+class UnknownModifier(Rule):
+    """A modifier that is malformed (error) or not a known CPT/HCPCS modifier (warning).
+
+    ## What it checks
+    Every modifier in SV101-3..6 must be two letters/digits.  A well-formed modifier that is not in
+    dermedi's list of CPT and HCPCS level II modifiers gives a WARNING (the list is not exhaustive).
+
+    ## Why it is denied
+    An invalid modifier makes the line unprocessable or denied (CARC 4).
+
+    ## Example
+    `11102-5` or `11102-X S`; `11102-ZZ` (warning).
+
+    ## Correct coding
+    Use a valid two-character modifier, e.g. XS or 59.
+
+    ## Source
+    CMS HCPCS level II modifier list; AMA CPT appendix A (names only); 837P TR3 SV101-3..6.
+    """
+
+    id = "MOD005"
+    name = "unknown-modifier"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            for m in ln.modifiers:
+                if not _SYNTAX.match(m):
+                    yield self.finding(ctx, f"modifier {m!r} on {ln.code} is not two letters/digits", line=ln,
+                                       correct="a valid two-character modifier")
+                elif m not in KNOWN_MODIFIERS:
+                    yield self.finding(ctx, f"modifier {m} on {ln.code} is not a known CPT/HCPCS modifier", line=ln,
+                                       severity="warning", correct="check the modifier")

@@ -1,0 +1,174 @@
+"""File-level scrubbing: stream an 837P, split its claims into clean and held 837P files, report.
+
+Every input claim lands in exactly one output.  Outputs are first written to temporary files next
+to their targets and renamed into place only when the whole input was read, so bad input never
+leaves half-written files.  When no claim is clean (or none is held) that output file is not
+written — any old file at that path is removed so it cannot be mistaken for this run's — and the
+report's summary says ``null`` for it.  All files are created 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+from edi.x837 import Claim, ClaimWriter, Parser837
+from scrubber.engine import ClaimResult, Scrubber
+from scrubber.report import HtmlReportWriter, JsonReportWriter, private_open
+
+
+@dataclass
+class ScrubSummary:
+    file: str
+    claims: int = 0
+    clean: int = 0
+    held: int = 0
+    errors: int = 0
+    warnings: int = 0
+    charge_total: Decimal = Decimal("0")
+    charge_held: Decimal = Decimal("0")
+    by_rule: Counter[str] = field(default_factory=Counter)
+    clean_out: str | None = None
+    held_out: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "claims": self.claims, "clean": self.clean, "held": self.held,
+            "errors": self.errors, "warnings": self.warnings,
+            "charge_total": f"{self.charge_total:.2f}", "charge_held": f"{self.charge_held:.2f}",
+            "by_rule": dict(sorted(self.by_rule.items())),
+            "clean_out": self.clean_out, "held_out": self.held_out,
+        }
+
+
+class _LazyOutput:
+    """A ClaimWriter on a temporary file, created at the first claim."""
+
+    def __init__(self, target: Path | None, parser: Parser837) -> None:
+        self.target = target
+        self.parser = parser
+        self.tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target is not None else None
+        self.fh: IO[bytes] | None = None
+        self.writer: ClaimWriter | None = None
+
+    def write(self, claim: Claim) -> None:
+        if self.tmp is None:
+            return
+        if self.writer is None:
+            self.fh = private_open(self.tmp, "wb")
+            self.writer = ClaimWriter(self.fh, self.parser.delimiters)
+        self.writer.write(claim)
+
+    def commit(self) -> str | None:
+        if self.target is None:
+            return None
+        if self.writer is None or self.fh is None:
+            if self.target.exists():
+                self.target.unlink()
+            return None
+        self.writer.close()
+        self.fh.close()
+        assert self.tmp is not None
+        os.replace(self.tmp, self.target)
+        return str(self.target)
+
+    def abort(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+        if self.tmp is not None and self.tmp.exists():
+            self.tmp.unlink()
+
+
+def scrub_file(source: str | os.PathLike[str], *, clean_out: str | os.PathLike[str] | None = None,
+               held_out: str | os.PathLike[str] | None = None, report: str | os.PathLike[str] | None = None,
+               html: str | os.PathLike[str] | None = None, scrubber: Scrubber | None = None,
+               progress: bool | None = None,
+               on_result: Callable[[ClaimResult], None] | None = None) -> ScrubSummary:
+    """Scrub one 837P file.  Raises :class:`edi.errors.X12Error` (or OSError) on unreadable input,
+    after removing every partial output."""
+    src = Path(source)
+    scrubber = scrubber or Scrubber()
+    parser = Parser837(src, src.name)
+    summary = ScrubSummary(file=str(source))
+    outs = {"clean": _LazyOutput(Path(clean_out) if clean_out else None, parser),
+            "held": _LazyOutput(Path(held_out) if held_out else None, parser)}
+    report_path = Path(report) if report else None
+    report_tmp = report_path.with_name(f".{report_path.name}.{os.getpid()}.tmp") if report_path else None
+    report_fh: IO[str] | None = private_open(report_tmp, "w") if report_tmp is not None else None
+    json_writer = JsonReportWriter(report_fh, str(source)) if report_fh is not None else None
+    html_writer = HtmlReportWriter(html, src.name) if html else None
+    bar = _Progress(src) if (progress if progress is not None else sys.stderr.isatty()) else None
+    try:
+        for claim in parser.claims():
+            result = scrubber.scrub(claim)
+            held = result.held
+            summary.claims += 1
+            if claim.total_charge is not None:
+                summary.charge_total += claim.total_charge
+            if held:
+                summary.held += 1
+                if claim.total_charge is not None:
+                    summary.charge_held += claim.total_charge
+            else:
+                summary.clean += 1
+            for f in result.findings:
+                summary.by_rule[f.rule] += 1
+                if f.severity == "error":
+                    summary.errors += 1
+                else:
+                    summary.warnings += 1
+            outs["held" if held else "clean"].write(claim)
+            if json_writer is not None:
+                json_writer.add(result)
+            if html_writer is not None:
+                html_writer.add(result)
+            if on_result is not None:
+                on_result(result)
+            if bar is not None and summary.claims % 200 == 0:
+                bar.update(claim.segments[0].offset)
+    except BaseException:
+        for o in outs.values():
+            o.abort()
+        if report_fh is not None:
+            report_fh.close()
+        if report_tmp is not None and report_tmp.exists():
+            report_tmp.unlink()
+        if html_writer is not None:
+            html_writer.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    summary.clean_out = outs["clean"].commit()
+    summary.held_out = outs["held"].commit()
+    if json_writer is not None and report_fh is not None and report_path is not None and report_tmp is not None:
+        json_writer.close(summary.as_dict())
+        report_fh.close()
+        os.replace(report_tmp, report_path)
+    if html_writer is not None:
+        html_writer.close(summary.as_dict())
+    return summary
+
+
+class _Progress:
+    """A rich progress bar over the input's bytes (only on a terminal)."""
+
+    def __init__(self, path: Path) -> None:
+        from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("scrubbing"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn(),
+                                 transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("scrub", total=max(path.stat().st_size, 1))
+
+    def update(self, offset: int) -> None:
+        self.progress.update(self.task, completed=offset)
+
+    def close(self) -> None:
+        self.progress.stop()
