@@ -1,1 +1,222 @@
-"""CLI commands: ch_cmds (placeholder until implemented)."""
+"""CLI: ``dermedi send``, ``dermedi receive``, ``dermedi status``, ``dermedi scheduler run|status``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import Engine, select
+
+from config.settings import ConfigError, Settings, load_settings
+from dermedi.cli.app import app
+from dermedi.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_TRANSPORT, fail, x12_errors
+
+ConfigOpt = Annotated[str | None, typer.Option("--config", help="dermedi.toml to use")]
+ChOpt = Annotated[str, typer.Option("--clearinghouse", "-c", help="clearinghouse name from the configuration")]
+
+scheduler_app = typer.Typer(no_args_is_help=True, help="Scheduled send/receive runs (APScheduler).")
+app.add_typer(scheduler_app, name="scheduler")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@contextmanager
+def _context(config: str | None) -> Iterator[tuple[Settings, Engine]]:
+    from dermedi.db import open_database
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    try:
+        engine = open_database(settings.database.url)
+    except Exception as exc:
+        fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}", EXIT_CONFIG)
+    try:
+        yield settings, engine
+    finally:
+        engine.dispose()
+
+
+def _profile(settings: Settings, name: str) -> Any:
+    try:
+        return settings.clearinghouse(name)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
+@app.command("send")
+def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to send")],
+             clearinghouse: ChOpt, config: ConfigOpt = None,
+             verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Validate, scrub and send the clean claims of 837P files (exactly once); hold the rest."""
+    from clearinghouse.locks import run_lock
+    from clearinghouse.submit import deliver_pending, lock_dir, prepare
+
+    _logging(verbose)
+    for f in files:
+        if not f.is_file():
+            fail(f"{f}: no such file")
+    with _context(config) as (settings, engine):
+        profile = _profile(settings, clearinghouse)
+        with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
+            prepared = []
+            with x12_errors():
+                for f in files:
+                    prepared.append(prepare(engine, settings, profile, f))
+            delivery = deliver_pending(engine, profile)
+        for pr in prepared:
+            parts = [f"{Path(pr.source).name}: {pr.claims_read} claims, {pr.clean} clean queued in "
+                     f"{len(pr.queued)} file(s), {pr.held} held"]
+            if pr.already_submitted:
+                parts.append(f"{pr.already_submitted} already submitted")
+            if pr.duplicate_of:
+                parts.append("same content already in the ledger")
+            if pr.held_path:
+                parts.append(f"held claims in {pr.held_path} (report {pr.report_path})")
+            typer.echo("; ".join(parts))
+        typer.echo(f"{profile.name}: {len(delivery.sent)} file(s) sent"
+                   + (f" ({len(delivery.recovered)} completed from an earlier run)" if delivery.recovered else "")
+                   + (f", {len(delivery.failed)} failed" if delivery.failed else ""))
+        if delivery.error is not None or delivery.failed:
+            msg = delivery.error.message if delivery.error else delivery.failed[0][1]
+            fail(f"send to {profile.name} failed: {msg}", EXIT_TRANSPORT)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("receive")
+def receive_cmd(clearinghouse: ChOpt, config: ConfigOpt = None,
+                verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Pick up responses (999, TA1, 277CA, 835), store them durably, record and route them once."""
+    from clearinghouse.receive import receive
+
+    _logging(verbose)
+    with _context(config) as (settings, engine):
+        profile = _profile(settings, clearinghouse)
+        rep = receive(engine, settings, profile)
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(rep.processed.items())) or "none"
+        typer.echo(f"{profile.name}: {len(rep.downloaded)} new response(s), {len(rep.duplicates)} already seen; "
+                   f"processed: {kinds}; pending: {rep.pending}; errors: {len(rep.errors)}")
+        for e in rep.errors:
+            typer.echo(f"  error: {e}")
+        if rep.error is not None:
+            fail(f"receive from {profile.name} failed: {rep.error.message}", EXIT_TRANSPORT)
+    raise typer.Exit(EXIT_OK)
+
+
+def _iso(v: Any) -> str | None:
+    return v.isoformat(timespec="seconds") if v is not None else None
+
+
+@app.command("status")
+def status_cmd(config: ConfigOpt = None,
+               clearinghouse: Annotated[str | None, typer.Option("--clearinghouse", "-c")] = None,
+               fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+               limit: Annotated[int, typer.Option(help="newest N submissions")] = 50) -> None:
+    """Show the submission ledger (and the responses received)."""
+    from sqlalchemy import func
+
+    from dermedi.db import session_scope
+    from dermedi.db.ledger import ResponseFile, Submission, SubmissionClaim
+
+    if fmt not in ("table", "json"):
+        fail("--format must be 'table' or 'json'")
+    with _context(config) as (_settings, engine), session_scope(engine) as s:
+        q = select(Submission, func.count(SubmissionClaim.id)).outerjoin(SubmissionClaim).group_by(Submission.id)
+        rq = select(ResponseFile)
+        if clearinghouse:
+            q = q.where(Submission.clearinghouse == clearinghouse)
+            rq = rq.where(ResponseFile.clearinghouse == clearinghouse)
+        rows = s.execute(q.order_by(Submission.id.desc()).limit(limit)).all()
+        subs = [{"id": sub.id, "clearinghouse": sub.clearinghouse, "state": sub.state, "isa13": f"{sub.isa13:09d}",
+                 "remote_name": sub.remote_name, "claims": n, "size": sub.size, "attempts": sub.attempts,
+                 "ack": sub.ack_code, "created": _iso(sub.created_at), "sent": _iso(sub.sent_at),
+                 "acked": _iso(sub.acked_at), "sha256": sub.file_sha256, "error": sub.error} for sub, n in rows]
+        resp = [{"id": r.id, "clearinghouse": r.clearinghouse, "kind": r.kind, "state": r.state,
+                 "remote_name": r.remote_name, "received": _iso(r.received_at), "detail": r.detail}
+                for r in s.scalars(rq.order_by(ResponseFile.id.desc()).limit(limit))]
+    if fmt == "json":
+        typer.echo(json.dumps({"submissions": subs, "responses": resp}, indent=2))
+        raise typer.Exit(EXIT_OK)
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = Table(title="Submissions")
+    for col in ("id", "clearinghouse", "state", "ISA13", "remote name", "claims", "attempts", "ack", "sent", "error"):
+        t.add_column(col)
+    for d in subs:
+        t.add_row(str(d["id"]), str(d["clearinghouse"]), str(d["state"]), str(d["isa13"]), str(d["remote_name"]),
+                  str(d["claims"]), str(d["attempts"]), str(d["ack"] or ""), str(d["sent"] or ""),
+                  str(d["error"] or "")[:60])
+    console.print(t)
+    rt = Table(title="Responses")
+    for col in ("id", "clearinghouse", "kind", "state", "remote name", "received", "detail"):
+        rt.add_column(col)
+    for d in resp:
+        rt.add_row(str(d["id"]), str(d["clearinghouse"]), str(d["kind"]), str(d["state"]), str(d["remote_name"]),
+                   str(d["received"]), str(d["detail"] or "")[:60])
+    console.print(rt)
+    raise typer.Exit(EXIT_OK)
+
+
+@scheduler_app.command("run")
+def scheduler_run_cmd(config: ConfigOpt = None,
+                      verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True) -> None:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (one per database)."""
+    from clearinghouse.locks import LockBusy
+    from clearinghouse.scheduler import ScheduleError, run_scheduler
+
+    _logging(verbose)
+    with _context(config) as (settings, engine):
+        scheduled = [c.name for c in settings.clearinghouses if c.schedule]
+        if not scheduled:
+            fail("no clearinghouse has a schedule in the configuration", EXIT_CONFIG)
+        cfg = settings.source
+        try:
+            stopped = run_scheduler(settings, cfg, engine, on_started=lambda: typer.echo(
+                f"scheduler started for {', '.join(scheduled)}", err=True))
+        except LockBusy:
+            fail("another scheduler is already running on this database", EXIT_CONFIG)
+        except ScheduleError as exc:
+            fail(str(exc), EXIT_CONFIG)
+        typer.echo(f"scheduler stopped ({stopped.reason})", err=True)
+    raise typer.Exit(EXIT_OK)
+
+
+@scheduler_app.command("status")
+def scheduler_status_cmd(config: ConfigOpt = None,
+                         fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """List each clearinghouse's schedule, next run time and last run."""
+    from clearinghouse.scheduler import ScheduleError, scheduler_status
+
+    with _context(config) as (settings, engine):
+        try:
+            rows = scheduler_status(settings, engine)
+        except ScheduleError as exc:
+            fail(str(exc), EXIT_CONFIG)
+    data = [{"clearinghouse": r.clearinghouse, "schedule": r.schedule, "next_run": _iso(r.next_run),
+             "in_job_store": r.stored, "last_run": _iso(r.last_run), "last_outcome": r.last_outcome} for r in rows]
+    if fmt == "json":
+        typer.echo(json.dumps(data, indent=2))
+        raise typer.Exit(EXIT_OK)
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="Scheduler")
+    for col in ("clearinghouse", "schedule", "next run", "stored", "last run", "outcome"):
+        t.add_column(col)
+    for d in data:
+        t.add_row(*(str(d[k]) if d[k] is not None else "" for k in
+                    ("clearinghouse", "schedule", "next_run", "in_job_store", "last_run", "last_outcome")))
+    Console().print(t)
+    raise typer.Exit(EXIT_OK)

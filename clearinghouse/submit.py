@@ -1,0 +1,427 @@
+"""Outbound: validate, scrub, write the clean claims, queue them in the ledger, deliver exactly once.
+
+:func:`prepare` turns one 837P file into queued submissions (one file per source interchange, ISA13
+from the ledger sequence, ISA07/08 = the clearinghouse's receiver, ISA15 = its usage indicator) and a
+held file with its report.  :func:`deliver_pending` uploads everything due for a clearinghouse with
+retries, and first resolves what a crash may have left behind.  :func:`send_files` does both under
+the clearinghouse lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, cast
+
+from sqlalchemy import Engine
+
+from clearinghouse import ledger
+from clearinghouse.errors import LocalConfigError, RemoteConflictError, TransportError
+from clearinghouse.locks import run_lock
+from clearinghouse.naming import remote_name, sanitize
+from clearinghouse.scrub import scrub_claims
+from clearinghouse.store import HashingWriter, commit, private_dir, private_temp, sha256_file
+from clearinghouse.transport import Transport, open_transport, remove_stray_parts, upload_atomic
+from config.settings import ClearinghouseProfile, Settings
+from dermedi.db import session_scope
+from edi.reader import Delimiters, Segment
+from edi.x837 import Claim, ClaimWriter, Parser837
+
+log = logging.getLogger("dermedi.clearinghouse.submit")
+
+TransportFactory = Callable[[ClearinghouseProfile], Transport]
+Sleep = Callable[[float], None]
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+class OutboundWriter(ClaimWriter):
+    """ClaimWriter that also sets the interchange receiver (ISA07/08) and sender (ISA05/06)."""
+
+    def __init__(self, out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None,
+                 usage_indicator: str | None, receiver: tuple[str, str] | None = None,
+                 sender: tuple[str, str] | None = None) -> None:
+        super().__init__(out, delimiters, isa_control=isa_control, usage_indicator=usage_indicator)
+        self._receiver = receiver
+        self._sender = sender
+
+    def _emit(self, elements: list[str], pre: str | None = None, *args: Any, **kwargs: Any) -> None:
+        if elements and elements[0] == "ISA" and (self._receiver or self._sender):
+            elements = list(elements)
+            if self._sender:
+                elements[5], elements[6] = self._sender[0], self._sender[1].ljust(15)[:15]
+            if self._receiver:
+                elements[7], elements[8] = self._receiver[0], self._receiver[1].ljust(15)[:15]
+        super()._emit(elements, pre, *args, **kwargs)
+
+    @property
+    def st02(self) -> str:
+        return self._st_control()
+
+
+def claim_sha256(claim: Claim) -> str:
+    """A claim's identity for exactly-once: its provider/subscriber/patient context and its own segments
+    (HL numbering excluded), so the same claim in another batch has the same hash."""
+    h = hashlib.sha256()
+
+    def seg(s: Segment) -> None:
+        h.update("\x1f".join(s.elements).encode("latin-1", "replace"))
+        h.update(b"\x1e")
+
+    for node in (claim.billing, claim.subscriber, claim.patient):
+        if node is not None:
+            for s in node.segments[1:]:
+                seg(s)
+    h.update(b"\x1d")
+    for s in claim.all_segments():
+        seg(s)
+    return h.hexdigest()
+
+
+@dataclass
+class _OpenFile:
+    temp: Path
+    handle: IO[bytes]
+    writer: OutboundWriter
+    hasher: HashingWriter
+    canonical: OutboundWriter
+    isa13: int
+    claims: list[ledger.ClaimRef] = field(default_factory=list)
+
+
+@dataclass
+class PrepareResult:
+    source: str
+    source_sha256: str
+    claims_read: int = 0
+    clean: int = 0
+    held: int = 0
+    already_submitted: int = 0
+    queued: list[int] = field(default_factory=list)        # new submissions
+    duplicate_of: list[int] = field(default_factory=list)  # same content already in the ledger
+    held_path: Path | None = None
+    report_path: Path | None = None
+
+
+def outgoing_dir(settings: Settings, profile: ClearinghouseProfile) -> Path:
+    return Path(settings.data_dir) / "outgoing" / profile.name
+
+
+def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, source: Path) -> PrepareResult:
+    """Validate and scrub ``source``, queue its clean claims (new ones only), keep the held ones.
+
+    Raises :class:`edi.errors.X12Error` for unreadable input; nothing is queued in that case.
+    """
+    source_sha = sha256_file(source)
+    result = PrepareResult(source=str(source), source_sha256=source_sha)
+    out_dir = private_dir(outgoing_dir(settings, profile))
+    held_dir = private_dir(Path(profile.held_dir or Path(settings.data_dir) / "held" / profile.name))
+    receiver = (profile.isa_receiver_qualifier, profile.isa_receiver_id) if profile.isa_receiver_id else None
+    sender = (profile.isa_sender_qualifier, profile.isa_sender_id) if profile.isa_sender_id else None
+    parser = Parser837(source, source.name)
+    files: list[_OpenFile] = []
+    current: _OpenFile | None = None
+    current_isa: object = None
+    held_temp: tuple[Path, IO[bytes]] | None = None
+    held_writer: ClaimWriter | None = None
+    held_report: list[dict[str, Any]] = []
+
+    def close_current() -> None:
+        nonlocal current
+        if current is not None:
+            current.writer.close()
+            current.canonical.close()
+            current.handle.flush()
+            os.fsync(current.handle.fileno())
+            current.handle.close()
+            current = None
+
+    try:
+        with session_scope(engine) as session:
+            for outcome in scrub_claims(parser.claims(), settings):
+                claim = outcome.claim
+                result.claims_read += 1
+                if outcome.held:
+                    result.held += 1
+                    if held_writer is None:
+                        fd_path = held_dir / f".{sanitize(source.stem)}.{source_sha[:12]}.held.tmp"
+                        held_temp = (fd_path, _open_private(fd_path))
+                        held_writer = ClaimWriter(held_temp[1], parser.delimiters)
+                    held_writer.write(claim)
+                    held_report.append({"claim_id": claim.claim_id, "findings": outcome.findings})
+                    continue
+                sha = claim_sha256(claim)
+                if ledger.claims_already_submitted(session, profile.name, [sha]):
+                    result.already_submitted += 1
+                    continue
+                if current is None or current_isa is not claim.header.isa:
+                    close_current()
+                    isa13 = ledger.next_control_number(engine, profile.name)
+                    temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
+                    handle = _open_private(temp)
+                    hasher = HashingWriter()
+                    current = _OpenFile(
+                        temp=temp, handle=handle, isa13=isa13, hasher=hasher,
+                        writer=OutboundWriter(handle, parser.delimiters, isa_control=isa13,
+                                              usage_indicator=profile.isa_usage_indicator,
+                                              receiver=receiver, sender=sender),
+                        canonical=OutboundWriter(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
+                                                 usage_indicator=profile.isa_usage_indicator,
+                                                 receiver=receiver, sender=sender))
+                    files.append(current)
+                    current_isa = claim.header.isa
+                current.writer.write(claim)
+                current.canonical.write(claim)
+                current.claims.append(ledger.ClaimRef(claim.claim_id, sha, current.writer.st02))
+                result.clean += 1
+            close_current()
+            if held_writer is not None and held_temp is not None:
+                held_writer.close()
+                final = held_dir / f"{sanitize(source.stem)}.{source_sha[:12]}.held.837"
+                result.held_path = commit(held_temp[0], final, held_temp[1])
+                held_temp = None
+                report = held_dir / f"{sanitize(source.stem)}.{source_sha[:12]}.held.json"
+                with private_temp(held_dir) as (tmp, f):
+                    f.write(json.dumps({"source": source.name, "source_sha256": source_sha,
+                                        "held": held_report}, indent=2).encode())
+                    result.report_path = commit(tmp, report, f)
+    except BaseException:
+        for of in files:
+            of.handle.close()
+            of.temp.unlink(missing_ok=True)
+        if held_temp is not None:
+            held_temp[1].close()
+            held_temp[0].unlink(missing_ok=True)
+        raise
+
+    for of in files:
+        content_sha = of.hasher.hexdigest()
+        name = remote_name(profile.file_name_template, name=source.stem, control=of.isa13)
+        final_local = out_dir / name
+        commit(of.temp, final_local)
+        sid, created = ledger.queue_submission(
+            engine, clearinghouse=profile.name, content_sha256=content_sha, file_sha256=sha256_file(final_local),
+            source_sha256=source_sha, source_name=source.name, size=final_local.stat().st_size, isa13=of.isa13,
+            remote_dir=profile.upload_dir, remote_name=name, local_path=str(final_local), claims=of.claims)
+        if created:
+            result.queued.append(sid)
+            log.info("queued %s (ISA13 %09d, %d claims) for %s", name, of.isa13, len(of.claims), profile.name)
+        else:
+            final_local.unlink(missing_ok=True)
+            result.duplicate_of.append(sid)
+    return result
+
+
+def _open_private(path: Path) -> IO[bytes]:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "wb")
+
+
+# --- delivery ----------------------------------------------------------------------------------
+
+@dataclass
+class DeliveryReport:
+    attempted: int = 0                                   # upload attempts started (puts)
+    sent: list[int] = field(default_factory=list)        # submissions now on the server
+    recovered: list[int] = field(default_factory=list)   # of which: completed from an earlier run's state
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    error: TransportError | None = None                  # the error that ended the run, if any
+    connections: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.failed
+
+
+def deliver_one(engine: Engine, t: Transport, submission_id: int, report: DeliveryReport) -> None:
+    """Make sure one submission is on the server exactly once, then mark it sent."""
+    sub = ledger.get(engine, submission_id)
+    local = Path(sub.local_path)
+    d, final = sub.remote_dir, sub.remote_name
+    if sub.state == "uploading" or sub.attempts > 0:
+        # An earlier attempt may have got further than the ledger says: look at the server.
+        remote = t.stat(d, final)
+        if remote is not None:
+            if remote.size == sub.size:
+                ledger.mark_sent(engine, submission_id)
+                report.sent.append(submission_id)
+                report.recovered.append(submission_id)
+                log.info("%s was already complete on %s; marked sent", final, t.describe())
+                return
+            raise RemoteConflictError(f"{final} exists on {t.describe()} with {remote.size} bytes, "
+                                      f"expected {sub.size}")
+        if sub.temp_name:
+            part = t.stat(d, sub.temp_name)
+            if part is not None and part.size == sub.size:
+                t.rename(d, sub.temp_name, final)
+                ledger.mark_sent(engine, submission_id)
+                report.sent.append(submission_id)
+                report.recovered.append(submission_id)
+                return
+            if part is None:
+                # The complete part was renamed before the crash and the clearinghouse has already
+                # taken the file away: it was delivered.
+                ledger.mark_sent(engine, submission_id)
+                report.sent.append(submission_id)
+                report.recovered.append(submission_id)
+                log.info("%s was renamed before an interruption and already picked up; marked sent", final)
+                return
+        removed = remove_stray_parts(t, d, final)
+        if removed:
+            log.info("removed %d stray temporary file(s) of %s on %s", removed, final, t.describe())
+        if sub.temp_name:
+            ledger.mark_part_removed(engine, submission_id)
+    if not local.is_file():
+        raise LocalConfigError(f"local copy of {final} is missing: {local}")
+    ledger.mark_uploading(engine, submission_id)
+    report.attempted += 1
+    upload_atomic(t, local, d, final,
+                  on_part_complete=lambda temp: ledger.mark_part_complete(engine, submission_id, temp),
+                  on_part_removed=lambda: ledger.mark_part_removed(engine, submission_id))
+    ledger.mark_sent(engine, submission_id)
+    report.sent.append(submission_id)
+
+
+def deliver_pending(engine: Engine, profile: ClearinghouseProfile, *, sleep: Sleep = time.sleep,
+                    transport_factory: TransportFactory = open_transport,
+                    only: Iterable[int] | None = None) -> DeliveryReport:
+    """Deliver every pending submission of ``profile`` (queued, uploading, failed), with retries.
+
+    Transient errors reconnect after an exponential backoff (``retries`` times, ``backoff_seconds``
+    doubling); host-key, authentication and local configuration errors end the run at once; a
+    permission/missing-folder error fails that file and the run goes on with the next.
+    """
+    report = DeliveryReport()
+    remaining = ledger.pending_ids(engine, profile.name)
+    if only is not None:
+        wanted = set(only)
+        remaining = [i for i in remaining if i in wanted]
+    retries_left = max(profile.retries, 0)
+    delay = max(profile.backoff_seconds, 0.0)
+    while remaining:
+        try:
+            report.connections += 1
+            with transport_factory(profile) as t:
+                while remaining:
+                    sid = remaining[0]
+                    try:
+                        deliver_one(engine, t, sid, report)
+                    except TransportError as exc:
+                        if exc.retryable or exc.kind in ("host-key", "auth"):
+                            raise
+                        ledger.mark_failed(engine, sid, exc.message)
+                        report.failed.append((sid, exc.message))
+                        report.error = report.error or exc
+                        log.error("%s", exc.message)
+                    remaining.pop(0)
+        except TransportError as exc:
+            if not exc.retryable or retries_left <= 0:
+                for sid in remaining:
+                    ledger.mark_failed(engine, sid, exc.message)
+                    report.failed.append((sid, exc.message))
+                report.error = exc
+                log.error("giving up on %s: %s", profile.name, exc.message)
+                break
+            retries_left -= 1
+            log.warning("%s; retrying in %.2fs (%d retries left)", exc.message, delay, retries_left)
+            sleep(delay)
+            delay *= 2
+    return report
+
+
+# --- the whole outbound run --------------------------------------------------------------------
+
+@dataclass
+class SendResult:
+    prepared: list[PrepareResult]
+    delivery: DeliveryReport
+
+
+def lock_dir(settings: Settings) -> Path:
+    return private_dir(Path(settings.data_dir))
+
+
+def send_files(engine: Engine, settings: Settings, profile: ClearinghouseProfile, sources: Iterable[Path], *,
+               sleep: Sleep = time.sleep, transport_factory: TransportFactory = open_transport) -> SendResult:
+    """Prepare each source (all of them before anything is uploaded), then deliver everything pending.
+
+    Runs under the clearinghouse lock, so two senders never deliver the same row at once.
+    """
+    with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
+        prepared = [prepare(engine, settings, profile, Path(src)) for src in sources]
+        delivery = deliver_pending(engine, profile, sleep=sleep, transport_factory=transport_factory)
+    return SendResult(prepared, delivery)
+
+
+@dataclass
+class OutboxResult:
+    archived: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    prepared: list[PrepareResult] = field(default_factory=list)
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def run_outbox(engine: Engine, settings: Settings, profile: ClearinghouseProfile, *, sleep: Sleep = time.sleep,
+               transport_factory: TransportFactory = open_transport) -> OutboxResult:
+    """Send the files dropped in ``outbox_dir``; archive each once all it produced is delivered.
+
+    Dot-names and ``*.part``/``*.tmp`` are ignored (write there under a temporary name and rename).
+    An unreadable file is moved to ``held_dir`` with an ``.error.txt`` beside it.
+    """
+    from edi.errors import X12Error
+
+    result = OutboxResult()
+    outbox = private_dir(Path(profile.outbox_dir or Path(settings.data_dir) / "outbox" / profile.name))
+    archive = private_dir(Path(profile.archive_dir or Path(settings.data_dir) / "archive" / profile.name))
+    held = private_dir(Path(profile.held_dir or Path(settings.data_dir) / "held" / profile.name))
+    with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
+        files = sorted(p for p in outbox.iterdir()
+                       if p.is_file() and not p.name.startswith(".") and p.suffix not in (".part", ".tmp"))
+        ready: list[tuple[Path, PrepareResult]] = []
+        for path in files:
+            try:
+                pr = prepare(engine, settings, profile, path)
+            except X12Error as exc:
+                target = held / path.name
+                os.replace(path, target)
+                with private_temp(held) as (tmp, f):
+                    f.write((str(exc) + "\n").encode())
+                    commit(tmp, held / f"{path.name}.error.txt", f)
+                result.unreadable.append(path.name)
+                log.error("outbox file %s is unreadable, moved to the held folder: %s", path.name, exc)
+                continue
+            result.prepared.append(pr)
+            ready.append((path, pr))
+        result.delivery = deliver_pending(engine, profile, sleep=sleep, transport_factory=transport_factory)
+        for path, pr in ready:
+            if _source_delivered(engine, profile.name, pr.source_sha256):
+                stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+                target = archive / path.name
+                if target.exists():
+                    target = archive / f"{path.stem}.{stamp}{path.suffix}"
+                os.replace(path, target)
+                os.chmod(target, 0o600)
+                result.archived.append(path.name)
+            else:
+                result.waiting.append(path.name)
+    return result
+
+
+def _source_delivered(engine: Engine, clearinghouse: str, source_sha: str) -> bool:
+    from sqlalchemy import select
+
+    from dermedi.db.ledger import PENDING_STATES, Submission
+
+    with session_scope(engine) as s:
+        n = s.scalar(select(Submission.id).where(Submission.clearinghouse == clearinghouse,
+                                                 Submission.source_sha256 == source_sha,
+                                                 Submission.state.in_(PENDING_STATES)).limit(1))
+    return n is None
