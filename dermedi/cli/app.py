@@ -2,13 +2,41 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="dermedi: dermatology claims in HIPAA X12.")
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in dermedi, not bad input
+
 
 def main() -> None:
+    """Entry point: run the app; an unexpected error is one line on stderr, never a traceback.
+
+    The message names only the exception type (library messages may carry data from the
+    input, i.e. PHI); ``DERMEDI_DEBUG=1`` shows the full traceback for developers.
+    """
     from dermedi.cli import commands  # noqa: F401  (registers the commands)
 
-    app()
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.stderr.write("dermedi: interrupted\n")
+        sys.exit(130)
+    except OSError as exc:
+        if os.environ.get("DERMEDI_DEBUG") == "1":
+            raise
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"dermedi: {exc.strerror or type(exc).__name__}{where}\n")
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("DERMEDI_DEBUG") == "1":
+            raise
+        sys.stderr.write(f"dermedi: internal error ({type(exc).__name__}); "
+                         "set DERMEDI_DEBUG=1 to see the traceback\n")
+        sys.exit(EXIT_INTERNAL)
