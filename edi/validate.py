@@ -67,14 +67,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import pyx12.error_handler
-import pyx12.map_if
-import pyx12.params
-import pyx12.x12n_document
-
 from edi.errors import Finding, NotX12Error, WrongTransactionError, X12Error
 from edi.reader import Delimiters, Segment, SegmentReader
-from edi.x835 import Parser835, event_segments_835
 from edi.x837 import Claim, ClaimWriter, Parser837, event_segments
 
 IMPLEMENTATIONS = {
@@ -129,29 +123,46 @@ def _quiet_pyx12() -> None:
 _quiet_pyx12()
 
 _MAP_CACHE: dict[tuple[str, str | None], Any] = {}
-_original_load_map_file = pyx12.map_if.load_map_file
+_PYX12: dict[str, Any] = {}
 
 
-def _cached_load_map_file(map_file: str, param: Any, map_path: str | None = None) -> Any:
-    """pyx12 parses a map's XML on every document (0.4 s for the 837P map); maps are not
-    modified by validation (the walker keeps its counters apart), so keep them."""
-    key = (map_file, map_path)
-    m = _MAP_CACHE.get(key)
-    if m is None:
-        m = _original_load_map_file(map_file, param, map_path)
-        _MAP_CACHE[key] = m
-    return m
+def _pyx12() -> dict[str, Any]:
+    """Import and set up pyx12 on first use (``dermedi parse`` never pays for it)."""
+    if _PYX12:
+        return _PYX12
+    import pyx12.error_handler
+    import pyx12.map_if
+    import pyx12.params
+    import pyx12.x12n_document
 
+    _quiet_pyx12()
+    original = pyx12.map_if.load_map_file
 
-pyx12.map_if.load_map_file = _cached_load_map_file
-_PARAMS: Any = None
+    def cached_load_map_file(map_file: str, param: Any, map_path: str | None = None) -> Any:
+        # pyx12 parses a map's XML on every document (0.4 s for the 837P map); maps are not
+        # modified by validation (the walker keeps its counters apart), so keep them.
+        key = (map_file, map_path)
+        m = _MAP_CACHE.get(key)
+        if m is None:
+            m = original(map_file, param, map_path)
+            _MAP_CACHE[key] = m
+        return m
 
+    if getattr(pyx12.map_if.load_map_file, "__name__", "") != "cached_load_map_file":
+        pyx12.map_if.load_map_file = cached_load_map_file
 
-def _params() -> Any:
-    global _PARAMS
-    if _PARAMS is None:
-        _PARAMS = pyx12.params.params()
-    return _PARAMS
+    class CapturingHandler(pyx12.error_handler.err_handler):  # type: ignore[misc]
+        last: Any = None
+
+        def __init__(self) -> None:
+            super().__init__()
+            CapturingHandler.last = self
+
+    _PYX12.update(
+        error_handler=pyx12.error_handler, map_if=pyx12.map_if, x12n_document=pyx12.x12n_document,
+        params=pyx12.params.params(), handler=CapturingHandler,
+    )
+    return _PYX12
 
 
 # ------------------------------------------------------------------------------------------
@@ -341,14 +352,6 @@ class _Tracker:
 _Raw = tuple[int, str, str | None, str, str, str]   # (line, seg id, element, message, code, severity)
 
 
-class _CapturingHandler(pyx12.error_handler.err_handler):  # type: ignore[misc]
-    last: _CapturingHandler | None = None
-
-    def __init__(self) -> None:
-        super().__init__()
-        _CapturingHandler.last = self
-
-
 def _element_name(seg_id: str, ele_pos: int, subele_pos: int | None) -> str:
     name = f"{seg_id}{ele_pos:02d}"
     return f"{name}-{subele_pos}" if subele_pos else name
@@ -456,12 +459,14 @@ def _run_pyx12(stream: Any, envelope_lines: Callable[[], dict[str, list[int]]],
     def track(seg: Any, src: Any, node: Any, valid: Any) -> None:
         position["line"] = src.get_cur_line()
 
-    saved = pyx12.error_handler.err_handler
-    pyx12.error_handler.err_handler = _CapturingHandler
-    _CapturingHandler.last = None
+    px = _pyx12()
+    handler = px["handler"]
+    saved = px["error_handler"].err_handler
+    px["error_handler"].err_handler = handler
+    handler.last = None
     try:
-        pyx12.x12n_document.x12n_document(_params(), stream, None, None, callback=track)
-        errh = _CapturingHandler.last
+        px["x12n_document"].x12n_document(px["params"], stream, None, None, callback=track)
+        errh = handler.last
         if errh is None:
             raise _Pyx12Crash(1, "pyx12 did not read the interchange")
         collector = _Collector(envelope_lines(), keep_all)
@@ -471,7 +476,7 @@ def _run_pyx12(stream: Any, envelope_lines: Callable[[], dict[str, list[int]]],
     except Exception as exc:  # anything pyx12 raises becomes a located X12Error upstream
         raise _Pyx12Crash(position["line"] + 1, f"{type(exc).__name__}") from None
     finally:
-        pyx12.error_handler.err_handler = saved
+        px["error_handler"].err_handler = saved
     return collector.raw
 
 
@@ -553,7 +558,6 @@ def _envelope_lines_of(text: str) -> dict[str, list[int]]:
 
 def _validate_chunk(text: str) -> list[_Raw] | tuple[int, str]:
     """Worker: validate one chunk interchange text; raw findings or (line, crash)."""
-    _quiet_pyx12()
     try:
         return _run_pyx12(io.StringIO(text), lambda: _envelope_lines_of(text))
     except _Pyx12Crash as crash:
@@ -561,10 +565,9 @@ def _validate_chunk(text: str) -> list[_Raw] | tuple[int, str]:
 
 
 def _warm_worker() -> None:
-    _quiet_pyx12()
-    p = _params()
+    px = _pyx12()
     for m in ("x12.control.00501.xml", "837.5010.X222.A1.xml"):
-        pyx12.map_if.load_map_file(m, p, None)
+        px["map_if"].load_map_file(m, px["params"], None)
 
 
 # ------------------------------------------------------------------------------------------
@@ -668,7 +671,7 @@ def _validate(source: Path | bytes, name: str, size: int, parallel: bool | None,
 
 
 def _segments(source: Path | bytes, name: str, kind: str, tracker: _Tracker) -> tuple[Iterator[Segment], Any]:
-    parser: Parser837 | Parser835
+    parser: Any
     if kind == "837P":
         parser = Parser837(source, name)
 
@@ -677,9 +680,11 @@ def _segments(source: Path | bytes, name: str, kind: str, tracker: _Tracker) -> 
                 yield from event_segments(ev)
         it = gen837(parser)
     else:
+        from edi.x835 import Parser835, event_segments_835
+
         parser = Parser835(source, name)
 
-        def gen835(p: Parser835) -> Iterator[Segment]:
+        def gen835(p: Any) -> Iterator[Segment]:
             for ev in p.events():
                 yield from event_segments_835(ev)
         it = gen835(parser)
