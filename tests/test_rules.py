@@ -47,7 +47,7 @@ def _resources() -> tuple[Any, Any, Any]:
 
         drugs: Any = load_drug_tables()
     except ImportError:  # the drug tables module may not exist yet in a partial checkout
-        drugs = None
+        drugs = object()
     return load_code_tables(), drugs, load_payer_profiles()
 
 
@@ -96,7 +96,8 @@ def test_rule_case(stem: str, rule_id: str, case: dict[str, Any]) -> None:
         want = str(case["line"])
         assert any(f.line == want or want in f.lines for f in hits), f"expected on line {want}: {_fmt(hits)}"
     if "message_contains" in case:
-        assert any(case["message_contains"] in f.message for f in hits), _fmt(hits)
+        want = case["message_contains"]
+        assert any(want in f.message or want in (f.correct_coding or "") for f in hits), _fmt(hits)
 
 
 def test_every_rule_has_cases() -> None:
@@ -125,6 +126,8 @@ def test_case_claims_are_valid_x12(tmp_path: Path) -> None:
     specs = []
     for _stem, data in _load_files():
         for case in data.get("cases") or []:
+            if case.get("x12_invalid"):
+                continue
             spec = dict(case["claim"])
             spec["claim_id"] = f"K{len(specs) + 1:05d}"
             specs.append(spec)
