@@ -1,1 +1,367 @@
-"""CLI commands: remits_cmds (placeholder until implemented)."""
+"""CLI: ``dermedi remits ...`` (835/277CA ingest, quarantine, summary) and ``dermedi worklist ...``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import Engine
+
+from dermedi.cli.app import app
+from dermedi.cli.common import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_FINDINGS, fail
+from edi.errors import X12Error
+
+remits_app = typer.Typer(no_args_is_help=True, help="Inbound 835 remits and 277CA: ingest, quarantine, analytics.")
+quarantine_app = typer.Typer(no_args_is_help=True, help="835 files held back because they do not balance.")
+worklist_app = typer.Typer(no_args_is_help=True, help="The denial worklist of the denial team.")
+remits_app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(remits_app, name="remits")
+app.add_typer(worklist_app, name="worklist")
+
+ConfigOpt = Annotated[str | None, typer.Option(
+    "--config", help="dermedi.toml (default: $DERMEDI_CONFIG, ./dermedi.toml)")]
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class OutFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _settings(config: str | None) -> Any:
+    from config.settings import ConfigError, load_settings
+
+    try:
+        return load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
+@contextmanager
+def _engine(settings: Any) -> Iterator[Engine]:
+    from dermedi.db import open_database
+
+    try:
+        engine = open_database(settings.database.url)
+    except Exception as exc:  # one line, no traceback
+        fail(f"cannot open the database: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+             EXIT_CONFIG)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _worklist_errors() -> Any:
+    from remits.worklist import WorklistError
+
+    return WorklistError
+
+
+# ------------------------------------------------------------------------------------------
+# dermedi remits ...
+# ------------------------------------------------------------------------------------------
+
+
+@remits_app.command("ingest")
+def ingest_cmd(files: Annotated[list[Path], typer.Argument(help="835 files")], config: ConfigOpt = None,
+               fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Parse, balance-check and store 835 files; open worklist items for denied lines.
+
+    A file that fails a balancing rule is quarantined (exit code 1).  Re-ingesting a file
+    (same sha256, or same payer + trace number) adds nothing.
+    """
+    from remits.ingest import ingest_835_file
+
+    settings = _settings(config)
+    code = 0
+    results = []
+    with _engine(settings) as engine:
+        for f in files:
+            if not f.is_file():
+                typer.echo(f"dermedi: {f}: no such file", err=True)
+                code = max(code, EXIT_BAD_INPUT)
+                continue
+            try:
+                r = ingest_835_file(engine, f, settings=settings)
+            except X12Error as exc:
+                typer.echo(f"dermedi: {exc}", err=True)
+                code = max(code, EXIT_BAD_INPUT)
+                continue
+            results.append(r)
+            if r.status == "quarantined":
+                code = max(code, EXIT_FINDINGS)
+            if fmt is OutFormat.table:
+                typer.echo(r.summary())
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps([r.as_dict() for r in results], indent=2, default=str))
+    raise typer.Exit(code)
+
+
+@remits_app.command("ingest-277ca")
+def ingest_277ca_cmd(files: Annotated[list[Path], typer.Argument(help="277CA files")],
+                     config: ConfigOpt = None) -> None:
+    """Turn 277CA front-end rejections into worklist items (category front_end_rejection)."""
+    from remits.ingest import ingest_277ca
+
+    settings = _settings(config)
+    code = 0
+    with _engine(settings) as engine:
+        for f in files:
+            try:
+                r = ingest_277ca(engine, f, settings=settings)
+            except X12Error as exc:
+                typer.echo(f"dermedi: {exc}", err=True)
+                code = max(code, EXIT_BAD_INPUT)
+                continue
+            except OSError as exc:
+                typer.echo(f"dermedi: {f}: {exc.strerror}", err=True)
+                code = max(code, EXIT_BAD_INPUT)
+                continue
+            typer.echo(r.summary())
+    raise typer.Exit(code)
+
+
+@quarantine_app.command("list")
+def quarantine_list(config: ConfigOpt = None,
+                    all_: Annotated[bool, typer.Option("--all", help="include released")] = False,
+                    fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Files held back because they do not balance."""
+    from dermedi.db import session_scope
+    from remits.ingest import quarantined_files
+
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        rows = quarantined_files(s, include_released=all_)
+        data = [{"id": r.id, "name": r.name, "sha256": r.sha256, "received_at": r.received_at.isoformat(),
+                 "status": r.status, "reason": r.reason, "findings": json.loads(r.findings or "[]"),
+                 "released_by": r.released_by} for r in rows]
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    if not data:
+        typer.echo("no quarantined files")
+    for d in data:
+        typer.echo(f"#{d['id']} {d['status']} {d['name']} {str(d['received_at'])[:19]}: {d['reason']}")
+
+
+@quarantine_app.command("release")
+def quarantine_release(file_id: Annotated[int, typer.Argument(help="quarantine id (see 'list')")],
+                       user: Annotated[str, typer.Option("--user", help="who accepts the file as it is")],
+                       config: ConfigOpt = None) -> None:
+    """Ingest a quarantined file as it is: its denials become worklist items now."""
+    from remits.ingest import IngestError, release_quarantined
+
+    settings = _settings(config)
+    with _engine(settings) as engine:
+        try:
+            r = release_quarantined(engine, file_id, user=user, settings=settings)
+        except IngestError as exc:
+            fail(str(exc), EXIT_FINDINGS)
+        except X12Error as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
+    typer.echo(r.summary())
+
+
+@remits_app.command("summary")
+def summary_cmd(config: ConfigOpt = None,
+                since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD (remit date)")] = None,
+                fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Denied dollars and counts by category, CARC, payer and procedure; denial rate; scrubber loop."""
+    from dermedi.db import session_scope
+    from remits.summary import denial_summary, summary_table
+
+    day: date | None = None
+    if since:
+        try:
+            day = date.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r} is not a date (YYYY-MM-DD)")
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        data = denial_summary(s, since=day)
+    typer.echo(json.dumps(data, indent=2) if fmt is OutFormat.json else summary_table(data))
+
+
+@remits_app.command("routes")
+def routes_cmd() -> None:
+    """The denial routing table (group + CARC + RARC -> category and action)."""
+    from remits.classify import routing_table
+
+    for r in routing_table():
+        typer.echo(f"{r['route']:<26} CARC {r['carcs']:<28} RARC {r['rarcs'] or '-':<16} "
+                   f"{r['category']:<18} {r['action']:<22} {r['fix']}")
+
+
+# ------------------------------------------------------------------------------------------
+# dermedi worklist ...
+# ------------------------------------------------------------------------------------------
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'id':>6} {'claim':<14} {'ln':>3} {'proc':<10} {'code':<8} {'rarcs':<12} {'category':<18} " \
+           f"{'action':<21} {'amount':>10} {'deadline':<10} {'prio':>10} {'status':<11} owner"
+    out = [head]
+    for r in rows:
+        proc = r["procedure"] + ("-" + "-".join(r["modifiers"]) if r["modifiers"] else "")
+        out.append(f"{r['id']:>6} {r['claim_id'][:14]:<14} {r['line'] or '-':>3} {proc[:10]:<10} "
+                   f"{(r['group'] + '-' + r['carc'])[:8]:<8} {','.join(r['rarcs'])[:12]:<12} {r['category']:<18} "
+                   f"{r['action']:<21} {r['amount']:>10} {r['deadline'] or '-':<10} {r['priority']:>10} "
+                   f"{r['status']:<11} {r['owner'] or ''}")
+    return "\n".join(out)
+
+
+@worklist_app.command("list")
+def worklist_list(config: ConfigOpt = None,
+                  category: Annotated[str | None, typer.Option("--category")] = None,
+                  status: Annotated[str | None, typer.Option("--status")] = None,
+                  owner: Annotated[str | None, typer.Option("--owner")] = None,
+                  claim: Annotated[str | None, typer.Option("--claim", help="claim id (CLP01)")] = None,
+                  limit: Annotated[int | None, typer.Option("--limit")] = None,
+                  fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table) -> None:
+    """Worklist items, highest priority first."""
+    from dermedi.db import session_scope
+    from remits.classify import CATEGORIES
+    from remits.worklist import STATUSES, csv_text, items_as_dicts, list_items
+
+    if category and category not in CATEGORIES:
+        fail(f"unknown category {category!r} (one of {', '.join(CATEGORIES)})")
+    if status and status not in STATUSES:
+        fail(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        rows = items_as_dicts(s, list_items(s, category=category, status=status, owner=owner, claim_id=claim,
+                                            limit=limit))
+    if fmt is ListFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+    elif fmt is ListFormat.csv:
+        typer.echo(csv_text(rows), nl=False)
+    else:
+        typer.echo(_table(rows))
+
+
+@worklist_app.command("next")
+def worklist_next(user: Annotated[str, typer.Option("--user", help="who takes the item")], config: ConfigOpt = None,
+                  fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Take the highest-priority unowned item (atomic: two people never get the same item)."""
+    from dermedi.db import session_scope
+    from dermedi.db.remits import WorkItem
+    from remits.worklist import item_dict, next_item
+
+    settings = _settings(config)
+    with _engine(settings) as engine:
+        item_id = next_item(engine, user)
+        if item_id is None:
+            typer.echo("the queue is empty")
+            raise typer.Exit(EXIT_FINDINGS)
+        with session_scope(engine) as s:
+            item = s.get(WorkItem, item_id)
+            assert item is not None
+            row = item_dict(item)
+    typer.echo(json.dumps(row, indent=2) if fmt is OutFormat.json else _table([row]))
+
+
+@worklist_app.command("update")
+def worklist_update(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None,
+                    status: Annotated[str | None, typer.Option("--status")] = None,
+                    note: Annotated[str | None, typer.Option("--note")] = None,
+                    user: Annotated[str, typer.Option("--user")] = "dermedi",
+                    owner: Annotated[str | None, typer.Option("--owner", help="re-assign ('' = nobody)")] = None,
+                    ) -> None:
+    """Change an item's status (legal transitions only), add a note, or re-assign it."""
+    from dermedi.db import session_scope
+    from remits.worklist import update_item
+
+    if status is None and not note and owner is None:
+        fail("nothing to do: give --status, --note or --owner")
+    err = _worklist_errors()
+    settings = _settings(config)
+    with _engine(settings) as engine:
+        try:
+            with session_scope(engine) as s:
+                item = update_item(s, item_id, status=status, note=note, user=user, owner=owner)
+                line = f"item {item.id}: {item.status}" + (f", owner {item.owner}" if item.owner else "")
+        except err as exc:
+            fail(str(exc), EXIT_FINDINGS)
+    typer.echo(line)
+
+
+@worklist_app.command("show")
+def worklist_show(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:
+    """One item with its history and what the scrubber said about the claim."""
+    from dermedi.db import session_scope
+    from dermedi.db.remits import WorkItem
+    from remits.worklist import item_dict, item_history, scrub_flags
+
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        item = s.get(WorkItem, item_id)
+        if item is None:
+            fail(f"no worklist item {item_id}", EXIT_FINDINGS)
+        flags = scrub_flags(s, [item.claim_id]).get(item.claim_id, [])
+        data = item_dict(item, flags)
+        data["history"] = [{"at": e.at.isoformat(), "user": e.actor, "event": e.event, "from": e.from_status,
+                            "to": e.to_status, "note": e.note} for e in item_history(s, item_id)]
+        data["scrub_findings"] = [{"rule": f.rule, "severity": f.severity, "line": f.line, "message": f.message}
+                                  for f in flags]
+    typer.echo(json.dumps(data, indent=2))
+
+
+@worklist_app.command("export")
+def worklist_export(csv_path: Annotated[Path, typer.Option("--csv", help="output CSV (written 0600)")],
+                    config: ConfigOpt = None,
+                    category: Annotated[str | None, typer.Option("--category")] = None,
+                    status: Annotated[str | None, typer.Option("--status")] = None,
+                    owner: Annotated[str | None, typer.Option("--owner")] = None) -> None:
+    """Export the worklist as CSV (mode 0600)."""
+    from dermedi.db import session_scope
+    from remits.worklist import export_csv
+
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        n = export_csv(s, csv_path, category=category, status=status, owner=owner)
+    typer.echo(f"{n} items written to {csv_path}")
+
+
+@worklist_app.command("correct")
+def worklist_correct(item_id: Annotated[int, typer.Argument()],
+                     out: Annotated[Path, typer.Option("-o", "--output", help="replacement 837P to write")],
+                     config: ConfigOpt = None, user: Annotated[str, typer.Option("--user")] = "dermedi") -> None:
+    """Write a replacement 837P (CLM05-3=7, REF*F8) for review.  Never sent automatically."""
+    from dermedi.db import session_scope
+    from remits.correct import write_corrected_claim
+
+    err = _worklist_errors()
+    settings = _settings(config)
+    with _engine(settings) as engine:
+        try:
+            with session_scope(engine) as s:
+                result = write_corrected_claim(s, item_id, out, user=user)
+        except err as exc:
+            fail(str(exc), EXIT_FINDINGS)
+    typer.echo(result.summary())
+
+
+@worklist_app.command("reprioritize")
+def worklist_reprioritize(config: ConfigOpt = None) -> None:
+    """Recompute the priority of open items (deadline urgency moves with the calendar)."""
+    from dermedi.db import session_scope
+    from remits.worklist import refresh_priorities
+
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        n = refresh_priorities(s)
+    typer.echo(f"{n} priorities changed")
+
+
