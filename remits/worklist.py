@@ -113,7 +113,7 @@ def update_item(session: Session, item_id: int, *, status: str | None = None, no
     return item
 
 
-def auto_resolve(session: Session, item: WorkItem, *, remit_claim_id: int, note: str) -> None:
+def auto_resolve(session: Session, item: WorkItem, *, remit_claim_id: int | None, note: str) -> None:
     old = item.status
     item.status = "resolved"
     item.resolved_by_remit_claim_id = remit_claim_id
