@@ -328,6 +328,10 @@ def _expand_cas(seg: Segment, ctx: _Ctx, problems: list[Finding]) -> list[Adjust
     out: list[Adjustment] = []
     elements = seg.elements
     n = len(elements)
+    if n > 20:
+        problems.append(Finding(seg.number, "CAS", "CAS19",
+                                "CAS has more than six reason/amount/quantity triplets (19 elements)",
+                                file=ctx.name))
     for r in range(2, min(n, 20), 3):
         reason = elements[r]
         raw_amount = elements[r + 1] if r + 1 < n else ""
@@ -878,6 +882,27 @@ class ClaimPayment:
         82 rendering provider, TT crossover carrier, PR corrected priority payer, GB other
         subscriber.  Patient/insured segments are PHI: never log them."""
         return _find(self.segments, "NM1", nm101)
+
+    @property
+    def patient_name(self) -> tuple[str, str]:
+        """(last, first) from NM1*QC.  PHI: for display to authorised users, never for logs."""
+        s = self.entity("QC")
+        return (s.get(3), s.get(4)) if s is not None else ("", "")
+
+    @property
+    def member_id(self) -> str:
+        """The insured's member id: NM1*IL NM109, else NM1*QC NM109 (PHI: never log it)."""
+        for code in ("IL", "QC"):
+            s = self.entity(code)
+            if s is not None and s.get(9):
+                return s.get(9)
+        return ""
+
+    @property
+    def corrected_member_id(self) -> str:
+        """NM1*74 NM109: the member id the payer says is correct (PHI: never log it)."""
+        s = self.entity("74")
+        return s.get(9) if s is not None else ""
 
     @property
     def rendering_provider(self) -> tuple[str, str]:

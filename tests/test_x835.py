@@ -69,28 +69,28 @@ EXPECTED_TOTALS = {
 
 
 def pyx12_errors(path: Path) -> list[str]:
-    """Validate with pyx12's 5010 maps; return the error texts (empty when valid)."""
+    """Validate with pyx12's 5010 maps; return the errors it logs (empty when valid)."""
     import pyx12.params
     import pyx12.x12n_document
 
-    logging.getLogger("pyx12").setLevel(logging.CRITICAL)
-    fd_json = io.StringIO()
-    ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), io.StringIO(), None, None, fd_json)
     errors: list[str] = []
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "err_str" in node:
-                errors.append(str(node["err_str"]))
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            errors.append(record.getMessage())
 
-    text = fd_json.getvalue()
-    if text.strip():
-        walk(json.loads(text))
+    logger = logging.getLogger("pyx12")
+    handler = Collect(logging.ERROR)
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
+    try:
+        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None, None)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
     if not ok and not errors:
         errors.append("pyx12 rejected the file")
     return errors
@@ -458,3 +458,101 @@ def test_memory_is_flat_in_the_number_of_claims(tmp_path: Path) -> None:
     assert big.stat().st_size > 10 * 16 * 1024  # many reader chunks
     # holding the claims would cost several KB each (800 more claims: megabytes)
     assert peak_big < peak_small * 1.25
+
+
+# ------------------------------------------------------------------------------------------
+# Delimiters, several interchanges, generated remits
+# ------------------------------------------------------------------------------------------
+
+
+def _redelimit(text: str, element: str, component: str, segment: str, newline: str) -> str:
+    lines = [ln for ln in text.split("~\n") if ln]
+    out = []
+    for ln in lines:
+        els = ln.split("*")
+        if els[0] == "ISA":
+            els[16] = component
+        else:
+            els = [e.replace(":", component) for e in els]
+        out.append(element.join(els))
+    return segment.join(out) + segment + newline if newline else segment.join(out) + segment
+
+
+def test_other_delimiters_give_the_same_claims() -> None:
+    text = (DATA / "derm_paid.835").read_text()
+    other = _redelimit(text, "|", ">", "\n", "")
+    base = [c.as_json() for c in iter_claim_payments(text.encode())]
+    parser = Parser835(other.encode(), "other.835")
+    events = list(parser.events())
+    assert [c.as_json() for c in claims_of(events)] == base
+    assert parser.balance_findings == []
+    out = io.BytesIO()
+    write_events_835(events, parser.delimiters, out, parser.trailer)
+    assert out.getvalue() == other.encode()
+
+
+def test_several_interchanges_in_one_file() -> None:
+    data = (DATA / "derm_paid.835").read_bytes() + (DATA / "derm_reversal.835").read_bytes()
+    parser = Parser835(data, "two.835")
+    events = list(parser.events())
+    assert len([e for e in events if isinstance(e, RemitHeader)]) == 3
+    assert [c.claim_id for c in claims_of(events)] == ["DERM1001", "DERM1002", "DERM1003", "DERM1004",
+                                                       "DERM2001", "DERM2001", "DERM2002"]
+    assert parser.transaction_count == 3 and parser.claim_count == 7 and parser.balance_findings == []
+    out = io.BytesIO()
+    write_events_835(events, parser.delimiters, out, parser.trailer)
+    assert out.getvalue() == data
+
+
+def test_phi_accessors_and_cas_overflow() -> None:
+    c = next(iter(iter_claim_payments(DATA / "derm_paid.835")))
+    assert c.patient_name == ("TESTPATIENT", "ALPHA") and c.member_id == "XW100000001"
+    text = (DATA / "derm_paid.835").read_text().replace(
+        "CAS*CO*97*150~", "CAS*CO*97*145**45*1**45*1**45*1**45*1**45*1**45*1~")
+    c = next(iter(iter_claim_payments(text.encode())))
+    assert len(c.lines[0].adjustments) == 6
+    assert any(p.element == "CAS19" for p in c.problems)
+    # the seventh triplet is not counted: 150 - (145 + 5 * 1) = 0 still balances
+    assert c.lines[0].balanced
+
+
+def _remit(lines: list[tuple[int, list[tuple[str, str, int]]]], plb: list[int], bpr_delta: int) -> str:
+    """An 835 with one claim per entry: (paid cents, [(group, reason, cents), ...]) per line."""
+    head, _, _ = (DATA / "derm_unbal.835").read_text().partition("LX*1~\n")
+    body = ["LX*1"]
+    total = 0
+    for n, (paid, adjs) in enumerate(lines):
+        charge = paid + sum(a for _, _, a in adjs)
+        total += paid
+        body.append(f"CLP*G{n}*1*{D(charge) / 100}*{D(paid) / 100}*0*12*P{n}*11*1")
+        body.append(f"SVC*HC:17000*{D(charge) / 100}*{D(paid) / 100}**1")
+        for g, r, a in adjs:
+            body.append(f"CAS*{g}*{r}*{D(a) / 100}")
+    if plb:
+        body.append("PLB*1234567893*20261231*" + "*".join(f"WO:X{i}*{D(a) / 100}" for i, a in enumerate(plb)))
+    bpr = D(total - sum(plb) + bpr_delta) / 100
+    head = head.replace("BPR*I*221*", f"BPR*I*{bpr}*")
+    return head + "~\n".join(body) + "~\nSE*1*0001~\nGE*1*103~\nIEA*1*000000103~\n"
+
+
+try:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    adj = st.tuples(st.sampled_from(["CO", "PR", "OA"]), st.sampled_from(["45", "2", "97", "253"]),
+                    st.integers(-50_000, 50_000))
+    claim = st.tuples(st.integers(-100_000, 100_000), st.lists(adj, max_size=4))
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(claim, min_size=1, max_size=4), st.lists(st.integers(-10_000, 10_000), max_size=3),
+           st.integers(-500, 500))
+    def test_generated_remits_balance_exactly_when_built_balanced(
+            claims: list[tuple[int, list[tuple[str, str, int]]]], plb: list[int], delta: int) -> None:
+        findings = check_balance(_remit(claims, plb, delta).encode())
+        if delta == 0:
+            assert findings == []
+        else:
+            [f] = findings
+            assert f.rule == "transaction" and f.difference == D(delta) / 100
+except ImportError:  # pragma: no cover - hypothesis is a dev dependency
+    pass
