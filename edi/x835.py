@@ -1085,6 +1085,10 @@ class Parser835:
         #: balance findings of the whole file (kept up to MAX_KEPT_BALANCE_FINDINGS).
         self.balance_findings: list[BalanceFinding] = []
         self.balance_failures = 0
+        #: data problems (missing amounts, composite warnings, ...) of the header, claims and
+        #: trailers, kept up to MAX_KEPT_BALANCE_FINDINGS; ``problem_count`` counts them all.
+        self.problems: list[Finding] = []
+        self.problem_count = 0
         self.claim_count = 0
         self.transaction_count = 0
 
@@ -1108,11 +1112,15 @@ class Parser835:
         return cls(message, file=self.name, segment_number=seg.number, segment_id=seg.id,
                    element=element, offset=seg.offset)
 
-    def _note(self, found: list[BalanceFinding]) -> None:
+    def _note(self, found: list[BalanceFinding], problems: list[Finding]) -> None:
         for f in found:
             self.balance_failures += 1
             if len(self.balance_findings) < MAX_KEPT_BALANCE_FINDINGS:
                 self.balance_findings.append(f)
+        for p in problems:
+            self.problem_count += 1
+            if len(self.problems) < MAX_KEPT_BALANCE_FINDINGS:
+                self.problems.append(p)
 
     def claims(self) -> Iterator[ClaimPayment]:
         for ev in self.events():
@@ -1147,7 +1155,7 @@ class Parser835:
                 claims_paid += claim.paid
             claim_count += 1
             self.claim_count += 1
-            self._note(claim.balance_findings)
+            self._note(claim.balance_findings, claim.problems)
             return claim
 
         for seg in self.reader:
@@ -1156,6 +1164,7 @@ class Parser835:
                 if sid in ("LX", "CLP", "PLB", "SE"):
                     header = RemitHeader(header_segs, isa, gs, ctx)
                     header_segs = None
+                    self._note([], header.problems)
                     yield header
                 else:
                     header_segs.append(seg)
@@ -1169,7 +1178,7 @@ class Parser835:
                         yield ClaimGroup(group_segs)
                         group_segs = None
                     trailer = RemitTrailer(plb_segs or [], header, claims_paid, claim_count, seg, ctx)
-                    self._note(trailer.balance_findings)
+                    self._note(trailer.balance_findings, trailer.problems)
                     yield trailer
                     header = None
                     group = None

@@ -556,3 +556,10 @@ try:
             assert f.rule == "transaction" and f.difference == D(delta) / 100
 except ImportError:  # pragma: no cover - hypothesis is a dev dependency
     pass
+
+
+def test_parser_collects_problems_of_the_whole_file() -> None:
+    parser, _ = parse("lfh__managed-care.835")
+    assert [(p.segment_id, p.element) for p in parser.problems] == [("BPR", "BPR16")]  # 20002316
+    parser, _ = parse("keiron__blue_cross_nc_sample.wrapped.835")
+    assert [p.element for p in parser.problems] == ["SVC02", "SVC03"] and parser.problem_count == 2
