@@ -18,6 +18,9 @@ Public API
 ``iter_999(source, name=None) -> Iterator[FunctionalGroupAck]``
     The same, streaming (one group at a time).
 
+``ack_status(groups, group_control_number, st_control_number=None) -> str | None``
+    The AK901 / IK501 code acknowledging our GS06 (and ST02), None when not acknowledged.
+
 A 997 (AK3/AK4/AK5) maps onto the same models.  A file that is not a 999/997 raises
 :class:`~edi.errors.WrongTransactionError` (GS01 must be FA, ST01 999 or 997); a
 broken one raises :class:`~edi.errors.X12Error` naming segment number, id and element.
@@ -493,3 +496,21 @@ def read_999(source: str | os.PathLike[str] | bytes | BinaryIO,
              name: str | None = None) -> list[FunctionalGroupAck]:
     """All functional group acknowledgments of a 999 (or 997) file."""
     return list(iter_999(source, name))
+
+
+def ack_status(groups: list[FunctionalGroupAck], group_control_number: str,
+               st_control_number: str | None = None) -> str | None:
+    """The acknowledgment code for our GS06 (and ST02 when given), or None when the 999
+    does not acknowledge that group.  Leading zeros are ignored in the comparison."""
+    def same(a: str, b: str) -> bool:
+        return a == b or (a.isdigit() and b.isdigit() and int(a) == int(b))
+
+    for g in groups:
+        if same(g.group_control_number, group_control_number):
+            if st_control_number is None:
+                return g.status
+            for t in g.transactions:
+                if same(t.control_number, st_control_number):
+                    return t.status
+            return g.set_status(st_control_number)
+    return None

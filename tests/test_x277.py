@@ -148,3 +148,23 @@ def test_truncated_and_broken_files() -> None:
     with pytest.raises(X12Error) as exc:
         list(read_277ca(text.replace("STC*A2:20*20260302*WQ*40", "STC*A2:20*20260302*WQ*4O").encode()))
     assert exc.value.element == "STC04" and "4O" not in str(exc.value)
+
+
+def test_batch_rejected_at_receiver_level_has_no_claims() -> None:
+    text = (DATA / "mixed.277").read_text()
+    head = text[: text.index("HL*3*2*19*1")]
+    head = head.replace("STC*A1:19:PR*20260302*WQ*790", "STC*A3:24:PR*20260302*U*790")
+    body = head + "SE*16*0001~\nGE*1*701~\nIEA*1*000000701~\n"
+    parser = Parser277CA(body.encode(), "batch.277")
+    assert list(parser.claims()) == []
+    [receiver] = parser.levels
+    assert receiver.statuses[0].rejected and receiver.statuses[0].codes[0] == StatusCode("A3", "24", "PR")
+    assert parser.findings == []
+
+
+def test_a_later_rejecting_stc_rejects_the_claim() -> None:
+    text = (DATA / "mixed.277").read_text().replace(
+        "STC*A1:20*20260302*WQ*350~\n", "STC*A1:20*20260302*WQ*350~\nSTC*A8:513*20260302*U*350~\n")
+    first = next(iter(read_277ca(text.encode())))
+    assert first.category == "A1" and first.rejected and not first.accepted
+    assert [c.category for c in first.codes] == ["A1", "A8"]

@@ -180,3 +180,13 @@ def test_bad_ack_code_and_missing_ak9() -> None:
     with pytest.raises(X12Error) as exc:
         read_999(text.replace("IK5*A~\n", "").encode())
     assert exc.value.segment_id == "AK9"
+
+
+def test_ack_status_ties_back_to_gs06_and_st02() -> None:
+    from edi.x999 import ack_status
+
+    groups = read_999(DATA / "partial.999")
+    assert ack_status(groups, "17457") == "P"
+    assert ack_status(groups, "000017457", "1") == "R"
+    assert ack_status(groups, "17457", "0003") == "E"
+    assert ack_status(groups, "17456") is None
