@@ -436,14 +436,22 @@ CLEAN: list[Scenario] = [
     Scenario("em-new-acne", "CI BL MC", ("L70.0",), (L("99203"),), dependent=True, min_age=14),
     Scenario("em-est-rosacea", "MB CI", ("L71.9",), (L("99213"),)),
     Scenario("em-est-high", "MB", ("L40.0", "L40.50"), (L("99215", ptrs="1:2"),)),
+    Scenario("em-new-sf", "CI BL MC", ("L21.9",), (L("99202"),)),
+    Scenario("em-new-high", "CI MB", ("L40.0", "L40.50"), (L("99205", ptrs="1:2"),)),
+    Scenario("em-est-sf+il", "BL CI", ("L63.9", "L91.0"),
+             (L("99212", mods="25"), L("11900", ptrs="2"), drug_line("J3301", 1, ptrs="2"))),
     Scenario("em25+bx", "MB CI BL", ("L40.0", "D48.5"), (L("99214", mods="25"), L("11102", ptrs="2"))),
     Scenario("em-new25+warts", "CI BL", ("L20.9", "B07.8"), (L("99204", mods="25"), L("17110", ptrs="2"))),
     # --- drugs with 2410 NDC, JW/JZ for Medicare single-dose containers
     Scenario("pdt-ala-jz", "MB", ("L57.0",), (L("96574"), drug_line("J7308", 1, "JZ"))),
     Scenario("pdt-ala", "CI BL", ("L57.0",), (L("96567"), drug_line("J7308", 1))),
+    Scenario("pdt-ala-96573", "CI MB", ("L57.0",), (L("96573"), drug_line("J7308", 2))),
     Scenario("secukinumab-iv-jw", "MB", ("L40.50",),
              (L("96365"), drug_line("J3247", 123), drug_line("J3247", 2, "JW"))),
-    Scenario("risankizumab-iv-jz", "MB", ("L40.0",), (L("96365"), drug_line("J2327", 600, "JZ"))),
+    Scenario("risankizumab-iv-jz", "MB", ("L40.0",), (L("96365"), drug_line("J2327", 600, "JZ")),
+             note="coded correctly (J2327 = risankizumab IV 1 mg, 600 mg vial fully used, JZ), but IV "
+                  "risankizumab is labeled for Crohn's/UC induction: the payer denies the drug for medical "
+                  "necessity in remit-medicare-mb.835"),
     Scenario("ustekinumab-sc", "CI BL", ("L40.0",), (L("96372"), drug_line("J3357", 45)), prior_auth=True),
     Scenario("ustekinumab-sc+em25", "CI", ("L40.0", "L21.9"),
              (L("99213", mods="25", ptrs="2:1"), L("96372"), drug_line("J3357", 45)), prior_auth=True),
@@ -548,6 +556,18 @@ HELD: list[Scenario] = [
     Scenario("err-17312-with-17313", "MB", ("C44.519",), (L("17313"), L("17312"), L("13101")), (
         P("addon_without_primary", "add-on 17312 (additional stage, head/neck sites) billed with 17313 (trunk); "
           "17312 requires 17311, additional trunk stages are 17314", "E26", 2),), mohs=True),
+    Scenario("err-repair-site", "CI", ("C44.311",), (L("11642"), L("13131")), (
+        P("site_mismatch", "complex repair 13131 (forehead/cheeks/chin/mouth/neck/axillae/genitalia/hands/feet) "
+          "for a nose defect (C44.311); nose repairs are 13151-13153", "", 2),)),
+    Scenario("err-excision-site", "BL", ("D23.39",), (L("11402"),), (
+        P("site_mismatch", "benign excision 11402 (trunk/arms/legs) for a facial lesion (D23.39); face is "
+          "11440-11446", "", 1),)),
+    Scenario("err-17262-benign", "CI", ("D22.5",), (L("17262"),), (
+        P("dx_mismatch", "malignant destruction 17262 billed for a benign nevus (D22.5); malignant "
+          "destruction needs C43/C44/D03/D04", "", 1),)),
+    Scenario("err-11901+11900", "BL", ("L63.9",), (L("11900"), L("11901"), drug_line("J3301", 4)), (
+        P("ptp_mod0", "11900 (up to 7 lesions) and 11901 (more than 7) billed together; only 11901 "
+          "(NCCI PTP 11901/11900, indicator 0)", "", 1),)),
     Scenario("err-two-primary-punch", "BL", ("D48.5",), (L("11102"), L("11104")), (
         P("ptp_mod0", "two primary biopsy codes 11104 + 11102; the tangential biopsy is 11103 (NCCI PTP "
           "11104/11102, indicator 0)", "E11", 1),)),
@@ -629,6 +649,8 @@ PLAN: list[FilePlan] = [
             ("mohs-nose+flap", "CI"), ("mohs-ear+cmplx", "CI"), ("exc-bcc-face+cmplx", "CI"),
             ("em-est-rosacea", "CI"), ("ak-14", "CI"), ("excimer-96920", "CI"),
             ("bx-incisional+tangential", "CI"), ("warts-17110", "BL"), ("mohs-cheek+flap", "BL"),
+            ("em-new-sf", "CI"), ("err-repair-site", "CI"), ("em-est-sf+il", "BL"), ("err-excision-site", "BL"),
+            ("em-new-high", "CI"), ("err-17262-benign", "CI"), ("pdt-ala-96573", "CI"), ("err-11901+11900", "BL"),
         ])],
     ], date(2026, 11, 20), "Two interchanges (Mohs center to Medicare; general practice to commercial); "
         "LF after each segment"),
@@ -941,6 +963,8 @@ def claim_manifest_entry(file: str, spec: ClaimSpec) -> dict[str, Any]:
                                ("seed_error", p.seed_error or None)) if v is not None}
             for p in sc.problems
         ]
+    if sc.note:
+        entry["note"] = sc.note
     if spec.patient is not None:
         entry["patient_is_dependent"] = True
     if spec.prior_auth:
