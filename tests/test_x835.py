@@ -563,3 +563,16 @@ def test_parser_collects_problems_of_the_whole_file() -> None:
     assert [(p.segment_id, p.element) for p in parser.problems] == [("BPR", "BPR16")]  # 20002316
     parser, _ = parse("keiron__blue_cross_nc_sample.wrapped.835")
     assert [p.element for p in parser.problems] == ["SVC02", "SVC03"] and parser.problem_count == 2
+
+
+def test_empty_binary_and_headless_input() -> None:
+    with pytest.raises(NotX12Error):
+        list(Parser835(b"", "empty.835").events())
+    with pytest.raises(NotX12Error) as exc:
+        list(Parser835(b"\x89PNG\r\n\x1a\n\x00\x00", "img.835").events())
+    assert "binary" in str(exc.value)
+    text = (DATA / "derm_unbal.835").read_text()
+    no_bpr = "\n".join(ln for ln in text.split("\n") if not ln.startswith("BPR"))
+    with pytest.raises(X12Error) as exc:
+        list(Parser835(no_bpr.encode(), "nobpr.835").events())
+    assert exc.value.segment_id == "ST" and "BPR" in exc.value.message
