@@ -617,6 +617,11 @@ class ServicePayment:
                               {"SVC02": charge, "CAS": adj, "SVC03": paid}, self.control_number, name)
 
     @property
+    def line_number(self) -> int:
+        """1-based position of the SVC in its claim (same as ``index``)."""
+        return self.index
+
+    @property
     def adjustment_total(self) -> Decimal:
         return _sum(self.adjustments)
 
