@@ -37,6 +37,7 @@ from edi.x837 import Claim, ClaimWriter, Parser837
 log = logging.getLogger("dermedi.clearinghouse.submit")
 
 TransportFactory = Callable[[ClearinghouseProfile], Transport]
+BATCH = 200  # claims looked up in the ledger at once (memory stays bounded)
 Sleep = Callable[[float], None]
 
 
@@ -131,7 +132,8 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
     current_isa: object = None
     held_temp: tuple[Path, IO[bytes]] | None = None
     held_writer: ClaimWriter | None = None
-    held_report: list[dict[str, Any]] = []
+    report_fh: IO[bytes] | None = None
+    report_temp: Path | None = None
 
     def close_current() -> None:
         nonlocal current
@@ -143,55 +145,76 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             current.handle.close()
             current = None
 
-    try:
+    batch: list[tuple[Claim, str]] = []
+
+    def write_batch() -> None:
+        nonlocal current, current_isa
+        if not batch:
+            return
         with session_scope(engine) as session:
-            for outcome in scrub_claims(parser.claims(), settings):
-                claim = outcome.claim
-                result.claims_read += 1
-                if outcome.held:
-                    result.held += 1
-                    if held_writer is None:
-                        fd_path = held_dir / f".{sanitize(source.stem)}.{source_sha[:12]}.held.tmp"
-                        held_temp = (fd_path, _open_private(fd_path))
-                        held_writer = ClaimWriter(held_temp[1], parser.delimiters)
-                    held_writer.write(claim)
-                    held_report.append({"claim_id": claim.claim_id, "findings": outcome.findings})
-                    continue
-                sha = claim_sha256(claim)
-                if ledger.claims_already_submitted(session, profile.name, [sha]):
-                    result.already_submitted += 1
-                    continue
-                if current is None or current_isa is not claim.header.isa:
-                    close_current()
-                    isa13 = ledger.next_control_number(engine, profile.name)
-                    temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
-                    handle = _open_private(temp)
-                    hasher = HashingWriter()
-                    current = _OpenFile(
-                        temp=temp, handle=handle, isa13=isa13, hasher=hasher,
-                        writer=OutboundWriter(handle, parser.delimiters, isa_control=isa13,
-                                              usage_indicator=profile.isa_usage_indicator,
-                                              receiver=receiver, sender=sender),
-                        canonical=OutboundWriter(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
-                                                 usage_indicator=profile.isa_usage_indicator,
-                                                 receiver=receiver, sender=sender))
-                    files.append(current)
-                    current_isa = claim.header.isa
-                current.writer.write(claim)
-                current.canonical.write(claim)
-                current.claims.append(ledger.ClaimRef(claim.claim_id, sha, current.writer.st02))
-                result.clean += 1
-            close_current()
-            if held_writer is not None and held_temp is not None:
-                held_writer.close()
-                final = held_dir / f"{sanitize(source.stem)}.{source_sha[:12]}.held.837"
-                result.held_path = commit(held_temp[0], final, held_temp[1])
-                held_temp = None
-                report = held_dir / f"{sanitize(source.stem)}.{source_sha[:12]}.held.json"
-                with private_temp(held_dir) as (tmp, f):
-                    f.write(json.dumps({"source": source.name, "source_sha256": source_sha,
-                                        "held": held_report}, indent=2).encode())
-                    result.report_path = commit(tmp, report, f)
+            seen = ledger.claims_already_submitted(session, profile.name, [sha for _, sha in batch])
+        for claim, sha in batch:
+            if sha in seen:
+                result.already_submitted += 1
+                continue
+            if current is None or current_isa is not claim.header.isa:
+                close_current()
+                isa13 = ledger.next_control_number(engine, profile.name)
+                temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
+                handle = _open_private(temp)
+                hasher = HashingWriter()
+                current = _OpenFile(
+                    temp=temp, handle=handle, isa13=isa13, hasher=hasher,
+                    writer=OutboundWriter(handle, parser.delimiters, isa_control=isa13,
+                                          usage_indicator=profile.isa_usage_indicator,
+                                          receiver=receiver, sender=sender),
+                    canonical=OutboundWriter(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
+                                             usage_indicator=profile.isa_usage_indicator,
+                                             receiver=receiver, sender=sender))
+                files.append(current)
+                current_isa = claim.header.isa
+            current.writer.write(claim)
+            current.canonical.write(claim)
+            current.claims.append(ledger.ClaimRef(claim.claim_id, sha, current.writer.st02))
+            result.clean += 1
+        batch.clear()
+
+    try:
+        for outcome in scrub_claims(parser.claims(), settings):
+            claim = outcome.claim
+            result.claims_read += 1
+            if outcome.held:
+                result.held += 1
+                if held_writer is None:
+                    fd_path = held_dir / f".{sanitize(source.stem)}.{source_sha[:12]}.held.tmp"
+                    held_temp = (fd_path, _open_private(fd_path))
+                    held_writer = ClaimWriter(held_temp[1], parser.delimiters)
+                    report_temp = (held_dir / f".{sanitize(source.stem)}.{source_sha[:12]}.held.json.tmp")
+                    report_fh = _open_private(report_temp)
+                    report_fh.write(json.dumps({"source": source.name, "source_sha256": source_sha})[:-1].encode()
+                                    + b', "held": [\n')
+                else:
+                    assert report_fh is not None
+                    report_fh.write(b",\n")
+                held_writer.write(claim)
+                report_fh.write(json.dumps({"claim_id": claim.claim_id, "findings": outcome.findings},
+                                           default=str).encode())
+                continue
+            batch.append((claim, claim_sha256(claim)))
+            if len(batch) >= BATCH:
+                write_batch()
+        write_batch()
+        close_current()
+        if held_writer is not None and held_temp is not None:
+            held_writer.close()
+            final = held_dir / f"{sanitize(source.stem)}.{source_sha[:12]}.held.837"
+            result.held_path = commit(held_temp[0], final, held_temp[1])
+            held_temp = None
+            assert report_fh is not None and report_temp is not None
+            report_fh.write(b"\n]}\n")
+            report = held_dir / f"{sanitize(source.stem)}.{source_sha[:12]}.held.json"
+            result.report_path = commit(report_temp, report, report_fh)
+            report_temp = None
     except BaseException:
         for of in files:
             of.handle.close()
@@ -199,6 +222,9 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
         if held_temp is not None:
             held_temp[1].close()
             held_temp[0].unlink(missing_ok=True)
+        if report_fh is not None and report_temp is not None:
+            report_fh.close()
+            report_temp.unlink(missing_ok=True)
         raise
 
     for of in files:

@@ -359,3 +359,142 @@ def sshd_server(client_keys: ClientKeys) -> Any:
         yield server
     finally:
         server.cleanup()
+
+
+_TEMPLATE: list[Path] = []
+
+
+def migrated_sqlite_template() -> Path:
+    """An SQLite database migrated once per test session (copied per test: migrations take seconds)."""
+    if not _TEMPLATE:
+        from sqlalchemy import text
+
+        from dermedi.db import make_engine, migrate
+
+        folder = Path(tempfile.mkdtemp(prefix="dermedi-dbtemplate-"))
+        path = folder / "template.db"
+        migrate(f"sqlite:///{path}")
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.connect() as conn:
+            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            conn.execute(text("PRAGMA journal_mode=DELETE"))
+        engine.dispose()
+        _TEMPLATE.append(path)
+    return _TEMPLATE[0]
+
+
+class Env:
+    """Settings + migrated SQLite (or given) database + a profile pointing at the test sshd."""
+
+    def __init__(self, tmp: Path, server: SSHServer, keys: ClientKeys, db_url: str | None = None,
+                 **over: Any) -> None:
+        from config.settings import ClearinghouseProfile, DatabaseSettings, Settings
+        from dermedi.db import make_engine, open_database
+
+        self.tmp = tmp
+        self.server = server
+        self.keys = keys
+        self.known_hosts = server.write_known_hosts(tmp / "known_hosts")
+        key = Path(over.pop("key_file", keys.ed25519))
+        self.profile = ClearinghouseProfile(**profile_kwargs(server, key, self.known_hosts, **over))
+        if db_url is None:
+            db = tmp / "dermedi.db"
+            shutil.copyfile(migrated_sqlite_template(), db)
+            os.chmod(db, 0o600)
+            url = f"sqlite:///{db}"
+        else:
+            url = db_url
+        self.settings = Settings(database=DatabaseSettings(url=url), data_dir=str(tmp / "data"),
+                                 clearinghouses=[self.profile])
+        self.engine = make_engine(url) if db_url is None else open_database(url)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def no_sleep(_seconds: float) -> None:
+    pass
+
+
+# --- synthetic 837P input (SYNTHETIC data) ---
+
+_HEAD = """ISA*00*          *00*          *ZZ*SUBMITTERID    *ZZ*RECEIVERID     *230101*1200*^*00501*000000001*0*T*:~
+GS*HC*SUBMITTERID*RECEIVERID*20230101*1200*1*X*005010X222A1~
+ST*837*0001*005010X222A1~
+BHT*0019*00*BATCH1*20230101*1200*CH~
+NM1*41*2*DERM BILLING CO*****46*SUB123~
+PER*IC*JANE BILLER*TE*5555551234~
+NM1*40*2*ACME CLEARINGHOUSE*****46*RECV01~
+HL*1**20*1~
+PRV*BI*PXC*207N00000X~
+NM1*85*2*SKIN CLINIC PA*****XX*1234567893~
+N3*100 MAIN ST~
+N4*SPRINGFIELD*IL*627011234~
+REF*EI*123456789~
+"""
+
+_CLAIM = """HL*{hl}*1*22*0~
+SBR*P*18*******MB~
+NM1*IL*1*DOE*JOHN****MI*1EG4TE5MK73~
+N3*1 ELM ST~
+N4*SPRINGFIELD*IL*62701~
+DMG*D8*19500101*M~
+NM1*PR*2*MEDICARE*****PI*12345~
+CLM*{cid}*150.00***11:B:1*Y*A*Y*Y~
+HI*ABK:L570~
+NM1*82*1*SMITH*ANNA****XX*1245319599~
+PRV*PE*PXC*207N00000X~
+LX*1~
+SV1*HC:17000*{charge}*UN*1***1~
+DTP*472*D8*20221215~
+LX*2~
+SV1*HC:17003*50.00*UN*2***1~
+DTP*472*D8*20221215~
+"""
+
+
+def make_837(path: Path, claim_ids: list[str], held: tuple[str, ...] = (), padding: int = 0) -> Path:
+    """An 837P with one claim per id; ids in ``held`` get a broken SV102 (a parser problem: held).
+    ``padding`` adds that many NTE-free extra claims' worth of bytes via more claims (bigger files)."""
+    body = [_HEAD]
+    hl = 2
+    ids = list(claim_ids) + [f"PAD{i:06d}" for i in range(padding)]
+    for cid in ids:
+        body.append(_CLAIM.format(hl=hl, cid=cid, charge="X" if cid in held else "100.00"))
+        hl += 1
+    text = "".join(body)
+    st_segments = text.count("~") - 2 + 1  # minus ISA and GS, plus SE itself
+    text += f"SE*{st_segments}*0001~\nGE*1*1~\nIEA*1*000000001~\n"
+    path.write_text(text)
+    return path
+
+
+def pyx12_errors(path: Path) -> list[str]:
+    """Validate with pyx12's 5010 maps; the errors it logs (empty when the file is valid)."""
+    import io
+    import logging
+
+    import pyx12.params
+    import pyx12.x12n_document
+
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            errors.append(record.getMessage())
+
+    logger = logging.getLogger("pyx12")
+    handler = Collect(logging.ERROR)
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False
+    try:
+        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), io.StringIO(), None, None)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+    if not ok and not errors:
+        errors.append("pyx12 rejected the file")
+    return errors
