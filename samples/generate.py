@@ -407,7 +407,7 @@ CLEAN: list[Scenario] = [
     Scenario("ak-20", "MB BL", ("L57.0",), (L("17004"),)),
     Scenario("ak-1+em25", "MB", ("L40.0", "L57.0"), (L("99213", mods="25"), L("17000", ptrs="2"))),
     # --- benign destruction
-    Scenario("warts-17110", "CI BL MC", ("B07.8",), (L("17110"),), min_age=6),
+    Scenario("warts-17110", "CI BL MC", ("B07.8",), (L("17110"),), dependent=True, min_age=6),
     Scenario("isk-17111", "MB CI", ("L82.0",), (L("17111"),)),
     Scenario("molluscum-17110", "MC CI", ("B08.1",), (L("17110"),), dependent=True, min_age=4),
     # --- shave removal, site group matched to the diagnosis
@@ -436,7 +436,7 @@ CLEAN: list[Scenario] = [
     Scenario("em-new-acne", "CI BL MC", ("L70.0",), (L("99203"),), dependent=True, min_age=14),
     Scenario("em-est-rosacea", "MB CI", ("L71.9",), (L("99213"),)),
     Scenario("em-est-high", "MB", ("L40.0", "L40.50"), (L("99215", ptrs="1:2"),)),
-    Scenario("em-new-sf", "CI BL MC", ("L21.9",), (L("99202"),)),
+    Scenario("em-new-sf", "CI BL MC", ("L21.9",), (L("99202"),), dependent=True, min_age=2),
     Scenario("em-new-high", "CI MB", ("L40.0", "L40.50"), (L("99205", ptrs="1:2"),)),
     Scenario("em-est-sf+il", "BL CI", ("L63.9", "L91.0"),
              (L("99212", mods="25"), L("11900", ptrs="2"), drug_line("J3301", 1, ptrs="2"))),
