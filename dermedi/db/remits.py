@@ -30,6 +30,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -175,6 +176,10 @@ class WorkItem(Base):
     __table_args__ = (
         Index("ix_work_items_queue", "status", "owner", "priority"),
         Index("ix_work_items_claim", "claim_id", "line_number"),
+        # the hand-out queue: unowned new items in priority order (partial index)
+        Index("ix_work_items_unowned", text("priority DESC"), "id",
+              postgresql_where=text("owner IS NULL AND status = 'new'"),
+              sqlite_where=text("owner IS NULL AND status = 'new'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
