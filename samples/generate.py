@@ -500,9 +500,11 @@ HELD: list[Scenario] = [
     Scenario("err-em-no-25", "MB", ("L40.0", "D48.5"), (L("99213"), L("11102", ptrs="2")), (
         P("modifier_25_missing", "E/M 99213 on the day of biopsy 11102 without modifier 25 (NCCI PTP "
           "11102/99213, indicator 1)", "E20", 1),)),
-    Scenario("err-17311-trunk", "MB", ("C44.519",), (L("17311"), L("13101")), (
-        P("site_mismatch", "Mohs 17311 (head/neck/hands/feet/genitalia) billed for a trunk lesion (C44.519); "
-          "trunk/arms/legs Mohs is 17313", "E26", 1),), mohs=True),
+    Scenario("err-17313-face", "MB", ("C44.311",), (L("17313"), L("17314"), L("13151")), (
+        P("site_mismatch", "Mohs 17313/17314 (trunk/arms/legs) billed for a nose lesion (C44.311); head, neck, "
+          "hands, feet and genitalia are always 17311/17312 (17311 also covers deep-structure involvement at "
+          "any site, so the reverse error - 17311 on the trunk - is not certain from the claim)", "E26", 1),),
+             mohs=True),
     Scenario("err-addon-alone", "CI", ("D48.5",), (L("11103"),), (
         P("addon_without_primary", "add-on 11103 billed without a primary biopsy code (11102, 11104 or "
           "11106; NCCI add-on code edit)", "E14", 1),)),
@@ -640,7 +642,7 @@ PLAN: list[FilePlan] = [
     FilePlan("mohs-two-interchanges.837", Style(newline="\n"), [
         [TxPlan("P2", [
             ("mohs-nose+flap", "MB"), ("mohs-cheek+flap", "MB"), ("mohs-nose+ftsg", "MB"),
-            ("mohs-ear+cmplx", "MB"), ("err-17311-trunk", "MB"), ("mohs-lip+cmplx", "MB"),
+            ("mohs-ear+cmplx", "MB"), ("err-17313-face", "MB"), ("mohs-lip+cmplx", "MB"),
             ("mohs-trunk+cmplx", "MB"), ("err-mue-17003", "MB"), ("mohs-arm+int", "MB"),
             ("exc-bcc-face+cmplx", "MB"), ("exc-benign-face+int", "MB"), ("err-flap+excision", "MB"),
             ("err-17312-with-17313", "MB"),
