@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, text, update
+from sqlalchemy import Engine, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from dermedi.db.remits import (
@@ -130,39 +131,51 @@ _SQLITE_NEXT = text(
     "WHERE id = (SELECT id FROM work_items WHERE owner IS NULL AND status = 'new' "
     "ORDER BY priority DESC, id ASC LIMIT 1) AND owner IS NULL AND status = 'new' RETURNING id")
 
+# One round trip on PostgreSQL: lock the best unowned row (skipping rows other callers hold),
+# take it, and write the history event.
+_PG_NEXT = text(
+    "WITH candidate AS (SELECT id FROM work_items WHERE owner IS NULL AND status = 'new' "
+    "ORDER BY priority DESC, id ASC LIMIT 1 FOR UPDATE SKIP LOCKED), "
+    "taken AS (UPDATE work_items w SET owner = :user, status = 'in_progress', updated_at = :at "
+    "FROM candidate WHERE w.id = candidate.id RETURNING w.id) "
+    "INSERT INTO work_item_events (item_id, at, actor, event, from_status, to_status, note) "
+    "SELECT id, :at, :user, 'assigned', 'new', 'in_progress', :note FROM taken RETURNING item_id")
 
-def next_item(engine: Engine, user: str, *, max_attempts: int = 50) -> int | None:
+
+def next_item(engine: Engine, user: str, *, max_attempts: int = 1000) -> int | None:
     """Hand the highest-priority unowned new item to ``user``; its id, or None when the queue is empty.
 
     One short transaction per call, on its own connection from ``engine``.
     """
     if not user:
         raise WorklistError("a user name is needed to take an item")
-    for _ in range(max_attempts):
+    note = f"taken by {user}"
+    for attempt in range(max_attempts):
+        if attempt:
+            time.sleep(min(0.001 * attempt, 0.05))   # every candidate was being taken: back off a little
         at = now()
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                row = conn.execute(
-                    select(WorkItem.id).where(WorkItem.owner.is_(None), WorkItem.status == "new")
-                    .order_by(WorkItem.priority.desc(), WorkItem.id.asc()).limit(1)
-                    .with_for_update(skip_locked=True)).first()
-                if row is None:
+                row = conn.execute(_PG_NEXT, {"user": user, "at": at, "note": note}).first()
+                if row is not None:
+                    return int(row[0])
+                # nothing unlocked: empty queue, or every candidate is being taken right now
+                left = conn.execute(select(func.count()).select_from(WorkItem).where(
+                    WorkItem.owner.is_(None), WorkItem.status == "new")).scalar_one()
+                if left == 0:
                     return None
-                item_id = int(row[0])
-                conn.execute(update(WorkItem).where(WorkItem.id == item_id)
-                             .values(owner=user, status="in_progress", updated_at=at))
-            else:
-                got = conn.execute(_SQLITE_NEXT, {"user": user, "at": at}).first()
-                if got is None:
-                    left = conn.execute(select(func.count()).select_from(WorkItem).where(
-                        WorkItem.owner.is_(None), WorkItem.status == "new")).scalar_one()
-                    if left == 0:
-                        return None
-                    continue  # lost a race; try the next one
-                item_id = int(got[0])
+                continue
+            got = conn.execute(_SQLITE_NEXT, {"user": user, "at": at}).first()
+            if got is None:
+                left = conn.execute(select(func.count()).select_from(WorkItem).where(
+                    WorkItem.owner.is_(None), WorkItem.status == "new")).scalar_one()
+                if left == 0:
+                    return None
+                continue  # lost a race; try the next one
+            item_id = int(got[0])
             conn.execute(insert(WorkItemEvent).values(
                 item_id=item_id, at=at, actor=user, event="assigned", from_status="new", to_status="in_progress",
-                note=f"taken by {user}"))
+                note=note))
             return item_id
     return None
 
@@ -349,16 +362,26 @@ def record_scrub_results(session: Session, results: Iterable[Any], *, file_sha25
     return n
 
 
+def _delimiters(source: Any) -> Any:
+    from edi.reader import Delimiters
+
+    if source is None:
+        return Delimiters()
+    if isinstance(source, Delimiters):
+        return source
+    return source.delimiters          # a Parser837 (read lazily: known once its first claim is out)
+
+
 def record_submitted_claims(session: Session, claims: Iterable[Any], *, file_sha256: str,
                             delimiters: Any = None, submitted_at: datetime | None = None) -> int:
     """Keep the X12 of each claim we sent (a one-claim 837P interchange), so that a denial can be
     answered with a replacement claim.  ``claims`` are :class:`edi.x837.Claim` objects from the
-    parsed file, ``delimiters`` the parser's (``Parser837.delimiters``).  Idempotent per
-    (claim id, file sha256).  Returns the number of claims newly stored."""
-    from edi.reader import Delimiters
+    parsed file; ``delimiters`` is the :class:`edi.reader.Delimiters` of that file or the
+    :class:`edi.x837.Parser837` itself (default: ``* : ^ ~``).  Idempotent per (claim id, file
+    sha256).  Returns the number of claims newly stored.  Call it inside the caller's transaction
+    (e.g. from the send command, with the ledger's file sha256)."""
     from edi.x837 import ClaimWriter
 
-    d = delimiters or Delimiters()
     at = submitted_at or now()
     n = 0
     for claim in claims:
@@ -367,16 +390,37 @@ def record_submitted_claims(session: Session, claims: Iterable[Any], *, file_sha
         if exists is not None:
             continue
         buf = io.BytesIO()
-        writer = ClaimWriter(buf, d)
+        writer = ClaimWriter(buf, _delimiters(delimiters))
         writer.write(claim)
         writer.close()
         session.add(SubmittedClaim(claim_id=claim.claim_id, file_sha256=file_sha256, submitted_at=at,
                                    payer_id=claim.payer_id or "", total_charge=claim.total_charge,
                                    line_count=len(claim.lines), x12=buf.getvalue().decode("latin-1")))
         n += 1
+        if n % 500 == 0:
+            session.flush()
     session.flush()
     link_submitted(session)
     return n
+
+
+def record_submitted_file(session: Session, path: str | Path, *, file_sha256: str | None = None,
+                          submitted_at: datetime | None = None) -> int:
+    """:func:`record_submitted_claims` for every claim of an 837P file (streamed)."""
+    import hashlib
+
+    from edi.x837 import Parser837
+
+    p = Path(path)
+    if file_sha256 is None:
+        h = hashlib.sha256()
+        with p.open("rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        file_sha256 = h.hexdigest()
+    parser = Parser837(p, str(p))
+    return record_submitted_claims(session, parser.claims(), file_sha256=file_sha256, delimiters=parser,
+                                   submitted_at=submitted_at)
 
 
 def link_submitted(session: Session) -> int:
@@ -415,5 +459,5 @@ def export_csv(session: Session, path: str | Path, **filters: Any) -> int:
 __all__ = [
     "CLOSED_STATUSES", "OPEN_STATUSES", "STATUSES", "TRANSITIONS", "WorklistError", "add_event", "auto_resolve",
     "check_transition", "export_csv", "item_dict", "item_history", "items_as_dicts", "list_items", "next_item",
-    "record_scrub_results", "record_submitted_claims", "refresh_priorities", "update_item",
+    "record_scrub_results", "record_submitted_claims", "record_submitted_file", "refresh_priorities", "update_item",
 ]
