@@ -471,8 +471,8 @@ def _run_pyx12(stream: Any, envelope_lines: Callable[[], dict[str, list[int]]],
             raise _Pyx12Crash(1, "pyx12 did not read the interchange")
         collector = _Collector(envelope_lines(), keep_all)
         errh.accept(collector)
-    except _Pyx12Crash:
-        raise
+    except (_Pyx12Crash, X12Error):
+        raise                       # X12Error: the dermedi reader / parser feeding the stream
     except Exception as exc:  # anything pyx12 raises becomes a located X12Error upstream
         raise _Pyx12Crash(position["line"] + 1, f"{type(exc).__name__}") from None
     finally:
