@@ -1463,13 +1463,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="big-file mode: output 837P path")
     ap.add_argument("--seed", type=int, default=SEED, help="big-file mode: random seed")
     ap.add_argument("--held-rate", type=float, default=0.03, help="big-file mode: share of held claims")
+    ap.add_argument("--claims-per-st", type=int, default=5000, help="big-file mode: claims per transaction set")
     ap.add_argument("--dir", type=Path, default=HERE, help="sample directory (default: samples/)")
     ap.add_argument("--check", action="store_true", help="compare with the files on disk; exit 1 if different")
     args = ap.parse_args(argv)
     if args.claims is not None:
         if args.out is None:
             ap.error("--claims needs --out")
-        n = write_big(args.out, args.claims, seed=args.seed, held_rate=args.held_rate)
+        n = write_big(args.out, args.claims, seed=args.seed, held_rate=args.held_rate,
+                      claims_per_transaction=args.claims_per_st)
         print(f"wrote {n} claims to {args.out}", file=sys.stderr)
         return 0
     files = generate_all(args.dir)

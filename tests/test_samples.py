@@ -436,7 +436,8 @@ def test_big_mode_streams_a_valid_837(tmp_path: Path) -> None:
 
 def test_big_mode_cli_and_provider_mix(tmp_path: Path) -> None:
     out = tmp_path / "sub" / "derm.837"
-    assert gen.main(["--claims", "1500", "--out", str(out), "--seed", "3"]) == 0
+    assert gen.main(["--claims", "1500", "--out", str(out), "--seed", "3", "--claims-per-st", "600"]) == 0
+    assert out.read_bytes().count(b"\nST*837*") == 3
     providers = Counter(c.billing_npi for c in Parser837(out).claims())
     assert sum(providers.values()) == 1500
     assert len(providers) >= 3 and min(providers.values()) >= 100
