@@ -158,14 +158,14 @@ def _process_row(engine: Engine, row: ResponseFile) -> tuple[str, str]:
         fn = _hook("remits.ingest", "ingest_277ca")
         if fn is None:
             return "pending", "277CA stored; waiting for remits.ingest.ingest_277ca"
-        fn(engine, path)
-        return "processed", "277CA ingested by remits"
+        res = fn(engine, path)
+        return "processed", f"277CA ingested by remits ({getattr(res, 'status', 'done')})"
     if row.kind == "835":
         fn = _hook("remits.ingest", "ingest_835_file")
         if fn is None:
             return "pending", "835 stored; waiting for remits.ingest.ingest_835_file"
-        fn(engine, path)
-        return "processed", "835 ingested by remits"
+        res = fn(engine, path)
+        return "processed", f"835 ingested by remits ({getattr(res, 'status', 'done')})"
     return "error", f"unrecognised response kind {row.kind!r}; kept at {path.name}"
 
 

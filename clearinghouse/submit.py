@@ -66,6 +66,28 @@ class OutboundWriter(ClaimWriter):
     def st02(self) -> str:
         return self._st_control()
 
+    @staticmethod
+    def _isa_key(isa: Segment) -> tuple[str, ...]:
+        return tuple(v for i, v in enumerate(isa.elements) if i not in (9, 10, 13))
+
+    @staticmethod
+    def _gs_key(gs: Segment) -> tuple[str, ...]:
+        return tuple(v for i, v in enumerate(gs.elements) if i not in (4, 5, 6))
+
+    def can_continue(self, claim: Claim) -> bool:
+        """Whether ``claim`` fits in the interchange being written (same envelope but control numbers
+        and dates): one ISA per file, so source interchanges that only differ so are merged."""
+        isa = claim.header.isa
+        return self._isa is None or self._isa is isa or self._isa_key(self._isa) == self._isa_key(isa)
+
+    def write(self, claim: Claim) -> None:
+        h = claim.header
+        if self._isa is not None and self._isa is not h.isa and self.can_continue(claim):
+            self._isa = h.isa  # same envelope: keep the open interchange (ClaimWriter compares identity)
+            if self._gs is not None and self._gs is not h.gs and self._gs_key(self._gs) == self._gs_key(h.gs):
+                self._gs = h.gs
+        super().write(claim)
+
 
 def claim_sha256(claim: Claim) -> str:
     """A claim's identity for exactly-once: its provider/subscriber/patient context and its own segments
@@ -129,7 +151,6 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
     parser = Parser837(source, source.name)
     files: list[_OpenFile] = []
     current: _OpenFile | None = None
-    current_isa: object = None
     held_temp: tuple[Path, IO[bytes]] | None = None
     held_writer: ClaimWriter | None = None
     report_fh: IO[bytes] | None = None
@@ -148,7 +169,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
     batch: list[tuple[Claim, str]] = []
 
     def write_batch() -> None:
-        nonlocal current, current_isa
+        nonlocal current
         if not batch:
             return
         with session_scope(engine) as session:
@@ -157,7 +178,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             if sha in seen:
                 result.already_submitted += 1
                 continue
-            if current is None or current_isa is not claim.header.isa:
+            if current is None or not current.writer.can_continue(claim):
                 close_current()
                 isa13 = ledger.next_control_number(engine, profile.name)
                 temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
@@ -172,7 +193,6 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                                              usage_indicator=profile.isa_usage_indicator,
                                              receiver=receiver, sender=sender))
                 files.append(current)
-                current_isa = claim.header.isa
             current.writer.write(claim)
             current.canonical.write(claim)
             current.claims.append(ledger.ClaimRef(claim.claim_id, sha, current.writer.st02))

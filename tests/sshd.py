@@ -416,6 +416,14 @@ def no_sleep(_seconds: float) -> None:
     pass
 
 
+@pytest.fixture
+def parser_only_scrubber(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the transport tests independent of the scrubber's rules: only parser problems hold a claim."""
+    import clearinghouse.scrub
+
+    monkeypatch.setattr(clearinghouse.scrub, "make_scrubber", lambda _settings: None)
+
+
 # --- synthetic 837P input (SYNTHETIC data) ---
 
 _HEAD = """ISA*00*          *00*          *ZZ*SUBMITTERID    *ZZ*RECEIVERID     *230101*1200*^*00501*000000001*0*T*:~
@@ -454,13 +462,16 @@ DTP*472*D8*20221215~
 
 
 def make_837(path: Path, claim_ids: list[str], held: tuple[str, ...] = (), padding: int = 0) -> Path:
-    """An 837P with one claim per id; ids in ``held`` get a broken SV102 (a parser problem: held).
-    ``padding`` adds that many NTE-free extra claims' worth of bytes via more claims (bigger files)."""
+    """An 837P with one claim per id (17000 + 17003 x2 for L57.0, seen a week ago); ids in ``held``
+    get a broken SV102 (a parser problem: held).  ``padding`` adds that many more claims."""
+    import datetime as dt
+
+    seen = (dt.date.today() - dt.timedelta(days=7)).strftime("%Y%m%d")
     body = [_HEAD]
     hl = 2
     ids = list(claim_ids) + [f"PAD{i:06d}" for i in range(padding)]
     for cid in ids:
-        body.append(_CLAIM.format(hl=hl, cid=cid, charge="X" if cid in held else "100.00"))
+        body.append(_CLAIM.format(hl=hl, cid=cid, charge="X" if cid in held else "100.00").replace("20221215", seen))
         hl += 1
     text = "".join(body)
     st_segments = text.count("~") - 2 + 1  # minus ISA and GS, plus SE itself

@@ -18,6 +18,7 @@ from sshd import (  # noqa: F401
     client_keys,
     make_837,
     no_sleep,
+    parser_only_scrubber,
     pyx12_errors,
     sshd_server,
 )
@@ -30,7 +31,7 @@ from clearinghouse.submit import deliver_pending, prepare, send_files
 from clearinghouse.transport import open_transport
 from config.settings import ClearinghouseProfile
 
-pytestmark = pytest.mark.sshd
+pytestmark = [pytest.mark.sshd, pytest.mark.usefixtures("parser_only_scrubber")]
 
 
 @pytest.fixture
