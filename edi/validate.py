@@ -371,6 +371,7 @@ class _Collector:
         self.lines = envelope_lines
         self.raw: list[_Raw] = []
         self.keep_all = keep_all
+        self.last_line = 0
         self._gs = -1
         self._st = -1
 
@@ -452,8 +453,12 @@ class _Pyx12Crash(Exception):
 
 
 def _run_pyx12(stream: Any, envelope_lines: Callable[[], dict[str, list[int]]],
-               keep_all: bool = False) -> list[_Raw]:
-    """Validate one interchange text stream; raw findings with local line numbers."""
+               keep_all: bool = False, expected: Callable[[], int] | None = None) -> list[_Raw]:
+    """Validate one interchange text stream; raw findings with local line numbers.
+
+    ``expected`` gives the number of segments in the text: pyx12 silently stops at
+    things it cannot split (an empty line), so a shorter read is an error, not a pass.
+    """
     position = {"line": 0}
 
     def track(seg: Any, src: Any, node: Any, valid: Any) -> None:
@@ -471,12 +476,15 @@ def _run_pyx12(stream: Any, envelope_lines: Callable[[], dict[str, list[int]]],
             raise _Pyx12Crash(1, "pyx12 did not read the interchange")
         collector = _Collector(envelope_lines(), keep_all)
         errh.accept(collector)
+        collector.last_line = position["line"]
     except (_Pyx12Crash, X12Error):
         raise                       # X12Error: the dermedi reader / parser feeding the stream
     except Exception as exc:  # anything pyx12 raises becomes a located X12Error upstream
         raise _Pyx12Crash(position["line"] + 1, f"{type(exc).__name__}") from None
     finally:
         px["error_handler"].err_handler = saved
+    if expected is not None and collector.last_line < expected():
+        raise _Pyx12Crash(collector.last_line + 1, "pyx12 stopped reading before the end of the interchange")
     return collector.raw
 
 
@@ -503,7 +511,9 @@ class _SegmentStream:
                 break
             d = self._delims()
             assert d is not None
-            text = d.element.join(seg.elements) + d.segment + "\n"
+            text = d.element.join(seg.elements) + d.segment
+            if d.segment not in "\r\n":
+                text += "\n"     # pyx12 stops at an empty line: no newline after a newline terminator
             parts.append(text)
             size += len(text)
             self.count += 1
@@ -559,7 +569,8 @@ def _envelope_lines_of(text: str) -> dict[str, list[int]]:
 def _validate_chunk(text: str) -> list[_Raw] | tuple[int, str]:
     """Worker: validate one chunk interchange text; raw findings or (line, crash)."""
     try:
-        return _run_pyx12(io.StringIO(text), lambda: _envelope_lines_of(text))
+        lines = _envelope_lines_of(text)
+        return _run_pyx12(io.StringIO(text), lambda: lines, expected=lambda: lines["IEA"][-1])
     except _Pyx12Crash as crash:
         return (crash.line, crash.what)
 
@@ -704,7 +715,8 @@ def _validate_sequential(source: Path | bytes, name: str, kind: str, tracker: _T
     while segs.has_more():
         stream = _SegmentStream(segs, lambda: parser.reader.delimiters)
         try:
-            raws = _run_pyx12(stream, lambda s=stream: s.lines)  # type: ignore[misc]
+            raws = _run_pyx12(stream, lambda s=stream: s.lines,  # type: ignore[misc]
+                              expected=lambda s=stream: s.count)  # type: ignore[misc]
         except _Pyx12Crash as crash:
             stream.drain()
             base = tracker.interchanges[-1].isa_segment - 1 if tracker.interchanges else 0
