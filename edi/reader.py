@@ -28,6 +28,10 @@ CHUNK_SIZE = 1 << 20
 ISA_LENGTH = 106
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _WS = "\r\n \t"
+_ENVELOPE_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
+# bytes that are never a control character: deleting them from a block leaves only the
+# control characters (bytes.translate runs at memory speed)
+_PLAIN_BYTES = bytes([*range(32, 127), *range(128, 256), 10, 13])
 
 
 class Delimiters:
@@ -135,6 +139,7 @@ class SegmentReader:
         self.interchanges = 0
         self.segment_count = 0
         self.bytes_read = 0
+        self._dirty = False
 
     # -- helpers -------------------------------------------------------------------------
     def _error(self, message: str, seg: Segment | None = None, element: str | None = None,
@@ -155,6 +160,10 @@ class SegmentReader:
     def _read(self) -> str:
         data = self._stream.read(self.chunk_size)
         self.bytes_read += len(data)
+        if not self._dirty and data.translate(None, _PLAIN_BYTES):
+            # a control character (other than CR/LF): from now on every block is searched
+            # for the exact position (it may yet be a delimiter of this interchange)
+            self._dirty = True
         return data.decode("latin-1")
 
     def _parse_isa(self, buf: str, number: int, offset: int) -> Delimiters:
@@ -196,225 +205,286 @@ class SegmentReader:
 
     # -- iteration ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Segment]:
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[Segment]:
+        # Hot loop: one pass per 1 MiB block.  Per segment it does one str.split, one
+        # object and a few set lookups; the block-level work (control-character scan,
+        # splitting on the terminator) runs in C.  See docs/performance.md.
         try:
-            yield from self._iterate()
+            buf = self._read()
+            offset = 0          # byte offset of buf[0]
+            number = 0          # segments yielded so far
+            eof = False
+            need_isa = True
+            # envelope state
+            isa: Segment | None = None
+            gs: Segment | None = None
+            st: Segment | None = None
+            gs_count = st_count = st_segments = 0
+            delims: Delimiters | None = None
+            bad_chars: re.Pattern[str] | None = None
+            known_ids: set[str] = set()     # segment ids already checked against _SEGMENT_ID
+            envelope_ids = _ENVELOPE_IDS
+            new_segment = object.__new__
+            segment_cls = Segment
+
+            while True:
+                if need_isa:
+                    # skip whitespace between interchanges (kept as the next segment's 'pre')
+                    while True:
+                        stripped = buf.lstrip(_WS)
+                        if stripped or eof:
+                            break
+                        more = self._read()
+                        if not more:
+                            eof = True
+                        buf += more
+                    pre_len = len(buf) - len(stripped)
+                    if not stripped:
+                        if self.interchanges == 0:
+                            raise self._error("empty file: no ISA segment found", cls=NotX12Error,
+                                              number=1, offset=offset)
+                        self.trailer = buf
+                        return
+                    while len(stripped) < ISA_LENGTH + 1 and not eof:
+                        more = self._read()
+                        if not more:
+                            eof = True
+                        buf += more
+                        stripped = buf[pre_len:]
+                    delims = self._parse_isa(stripped, number + 1, offset + pre_len)
+                    self.delimiters = delims
+                    specials = {delims.element, delims.component, delims.segment, delims.repetition, "\r", "\n"}
+                    bad_chars = re.compile(
+                        "[" + "".join(re.escape(chr(c)) for c in [*range(0, 32), 127] if chr(c) not in specials)
+                        + "]")
+                    need_isa = False
+
+                assert delims is not None and bad_chars is not None
+                term = delims.segment
+                esep = delims.element
+                cut = buf.rfind(term)
+                while cut < 0 and not eof:
+                    more = self._read()
+                    if not more:
+                        eof = True
+                        break
+                    buf += more
+                    cut = buf.rfind(term)
+                if cut < 0:
+                    # no terminator left: either trailing whitespace or an unterminated segment
+                    if buf.strip(_WS) == "":
+                        self.trailer = buf
+                        break
+                    # an unterminated last segment
+                    body = buf
+                    rest = ""
+                    final_unterminated = True
+                else:
+                    body = buf[:cut]
+                    rest = buf[cut + 1:]
+                    final_unterminated = False
+
+                if self._dirty:
+                    # a control character was read somewhere: find the first one in this block
+                    bad = bad_chars.search(body)
+                    if bad is not None:
+                        pos = bad.start()
+                        seg_no = number + body.count(term, 0, pos) + 1
+                        raise self._error(
+                            f"binary or control character 0x{ord(bad.group()):02x} in X12 data",
+                            cls=NotX12Error, number=seg_no, offset=offset + pos)
+
+                texts, pres, style, pre = _split_block(body, term)
+                restart = False
+                end = offset        # offset just after the previous terminator
+                k = 0
+                for text in texts:
+                    if pres is not None:
+                        pre = pres[k]
+                        k += 1
+                    seg_offset = end + len(pre)
+                    end = seg_offset + len(text) + 1
+                    number += 1
+                    if not text:
+                        raise self._error("empty segment (two terminators in a row)", number=number,
+                                          offset=seg_offset)
+                    elements = text.split(esep)
+                    seg = new_segment(segment_cls)
+                    seg.elements = elements
+                    seg.number = number
+                    seg.offset = seg_offset
+                    seg.pre = pre
+                    sid = elements[0]
+                    if sid not in known_ids:
+                        if _SEGMENT_ID.match(sid) is None:
+                            raise self._error("not a segment id: expected 2-3 upper-case letters or digits",
+                                              seg=seg, cls=NotX12Error if isa is None else X12Error)
+                        known_ids.add(sid)
+                    if sid not in envelope_ids:
+                        if st is not None:
+                            st_segments += 1
+                        elif isa is None:
+                            raise self._error("segment outside an interchange (expected ISA)", seg=seg)
+                        elif sid != "TA1":
+                            raise self._error("segment outside a transaction set (expected ST)", seg=seg)
+                    # ---- envelope checks -------------------------------------------------
+                    elif sid == "ISA":
+                        if isa is not None:
+                            raise self._error("ISA inside an open interchange (missing IEA)", seg=seg)
+                        isa = seg
+                        gs_count = 0
+                        self.interchanges += 1
+                    elif isa is None:
+                        raise self._error("segment outside an interchange (expected ISA)", seg=seg)
+                    elif sid == "ST":
+                        if gs is None:
+                            raise self._error("ST outside a functional group (missing GS)", seg=seg)
+                        if st is not None:
+                            raise self._error("ST inside an open transaction set (missing SE)", seg=seg)
+                        st = seg
+                        st_segments = 1
+                        st_count += 1
+                    elif sid == "SE":
+                        if st is None:
+                            raise self._error("SE without ST", seg=seg)
+                        st_segments += 1
+                        if seg.get(1) != str(st_segments):
+                            self._finding(seg, "SE01",
+                                          f"SE01 segment count is {seg.get(1)!r}, the transaction set has "
+                                          f"{st_segments} segments")
+                        if seg.get(2) != st.get(2):
+                            self._finding(seg, "SE02",
+                                          f"SE02 control number {seg.get(2)!r} does not match ST02 {st.get(2)!r}")
+                        st = None
+                    elif sid == "GS":
+                        if gs is not None:
+                            raise self._error("GS inside an open functional group (missing GE)", seg=seg)
+                        gs = seg
+                        st_count = 0
+                        gs_count += 1
+                    elif sid == "GE":
+                        if gs is None:
+                            raise self._error("GE without GS", seg=seg)
+                        if st is not None:
+                            raise self._error("GE inside an open transaction set (missing SE)", seg=seg)
+                        if seg.get(1) != str(st_count):
+                            self._finding(seg, "GE01", f"GE01 is {seg.get(1)!r}, the group has {st_count} "
+                                          "transaction sets")
+                        if seg.get(2) != gs.get(6):
+                            self._finding(seg, "GE02",
+                                          f"GE02 control number {seg.get(2)!r} does not match GS06 {gs.get(6)!r}")
+                        gs = None
+                    else:  # IEA
+                        if gs is not None:
+                            raise self._error("IEA inside an open functional group (missing GE)", seg=seg)
+                        if seg.get(1) != str(gs_count):
+                            self._finding(seg, "IEA01", f"IEA01 is {seg.get(1)!r}, the interchange has "
+                                          f"{gs_count} functional groups")
+                        if seg.get(2) != isa.get(13):
+                            self._finding(seg, "IEA02", f"IEA02 control number {seg.get(2)!r} does not match "
+                                          f"ISA13 {isa.get(13)!r}")
+                        isa = None
+                        restart = True
+                    self.segment_count = number
+                    yield seg
+                    if restart:
+                        break
+                    pre = style
+
+                if restart:
+                    if final_unterminated:
+                        self._unterminated = True   # an unterminated IEA ends the file
+                    # the next interchange may use other delimiters: re-read its ISA
+                    consumed = end - offset
+                    offset = end
+                    buf = buf[consumed:]
+                    need_isa = True
+                    if not buf.strip(_WS) and eof:
+                        self.trailer = buf
+                        break
+                    continue
+
+                if final_unterminated:
+                    offset = end - 1
+                    self.trailer = ""
+                    self._unterminated = True
+                    break
+                offset = end
+                buf = rest
+                if not eof:
+                    more = self._read()
+                    if not more:
+                        eof = True
+                    buf += more
+                if eof and not buf.strip(_WS):
+                    self.trailer = buf
+                    break
+
+            if st is not None:
+                raise self._error("file ends inside a transaction set: SE segment missing (truncated file)",
+                                  number=number + 1, offset=offset, segment_id="SE")
+            if gs is not None:
+                raise self._error("file ends inside a functional group: GE segment missing (truncated file)",
+                                  number=number + 1, offset=offset, segment_id="GE")
+            if isa is not None:
+                raise self._error("file ends inside an interchange: IEA segment missing (truncated file)",
+                                  number=number + 1, offset=offset, segment_id="IEA")
         finally:
             if self._close:
                 self._stream.close()
-
-    def _iterate(self) -> Iterator[Segment]:
-        buf = self._read()
-        offset = 0          # byte offset of buf[0]
-        number = 0          # segments yielded so far
-        eof = False
-        need_isa = True
-        # envelope state
-        isa: Segment | None = None
-        gs: Segment | None = None
-        st: Segment | None = None
-        gs_count = st_count = st_segments = 0
-        delims: Delimiters | None = None
-        bad_chars: re.Pattern[str] | None = None
-
-        while True:
-            if need_isa:
-                # skip whitespace between interchanges (kept as the next segment's 'pre')
-                while True:
-                    stripped = buf.lstrip(_WS)
-                    if stripped or eof:
-                        break
-                    more = self._read()
-                    if not more:
-                        eof = True
-                    buf += more
-                pre_len = len(buf) - len(stripped)
-                if not stripped:
-                    if self.interchanges == 0:
-                        raise self._error("empty file: no ISA segment found", cls=NotX12Error,
-                                          number=1, offset=offset)
-                    self.trailer = buf
-                    return
-                while len(stripped) < ISA_LENGTH + 1 and not eof:
-                    more = self._read()
-                    if not more:
-                        eof = True
-                    buf += more
-                    stripped = buf[pre_len:]
-                delims = self._parse_isa(stripped, number + 1, offset + pre_len)
-                self.delimiters = delims
-                specials = {delims.element, delims.component, delims.segment, delims.repetition, "\r", "\n"}
-                bad_chars = re.compile(
-                    "[" + "".join(re.escape(chr(c)) for c in [*range(0, 32), 127] if chr(c) not in specials)
-                    + "]")
-                need_isa = False
-
-            assert delims is not None and bad_chars is not None
-            term = delims.segment
-            esep = delims.element
-            cut = buf.rfind(term)
-            while cut < 0 and not eof:
-                more = self._read()
-                if not more:
-                    eof = True
-                    break
-                buf += more
-                cut = buf.rfind(term)
-            if cut < 0:
-                # no terminator left: either trailing whitespace or an unterminated segment
-                if buf.strip(_WS) == "":
-                    self.trailer = buf
-                    break
-                # an unterminated last segment
-                body = buf
-                rest = ""
-                final_unterminated = True
-            else:
-                body = buf[:cut]
-                rest = buf[cut + 1:]
-                final_unterminated = False
-
-            bad = bad_chars.search(body)
-            if bad is not None:
-                pos = bad.start()
-                seg_no = number + body.count(term, 0, pos) + 1
-                raise self._error(
-                    f"binary or control character 0x{ord(bad.group()):02x} in X12 data",
-                    cls=NotX12Error, number=seg_no, offset=offset + pos)
-
-            parts = body.split(term)
-            restart_at: int | None = None
-            pos = offset
-            for idx, part in enumerate(parts):
-                if part[:1] in _WS:
-                    text = part.lstrip(_WS)
-                    pre = part[: len(part) - len(text)]
-                else:
-                    text = part
-                    pre = ""
-                seg_offset = pos + len(pre)
-                pos += len(part) + 1
-                number += 1
-                if not text:
-                    raise self._error("empty segment (two terminators in a row)", number=number,
-                                      offset=seg_offset)
-                elements = text.split(esep)
-                seg = Segment(elements, number, seg_offset, pre)
-                sid = elements[0]
-                if _SEGMENT_ID.match(sid) is None:
-                    raise self._error("not a segment id: expected 2-3 upper-case letters or digits",
-                                      seg=seg, cls=NotX12Error if isa is None else X12Error)
-                # ---- envelope checks -------------------------------------------------
-                if sid == "ISA":
-                    if isa is not None:
-                        raise self._error("ISA inside an open interchange (missing IEA)", seg=seg)
-                    isa = seg
-                    gs_count = 0
-                    self.interchanges += 1
-                elif isa is None:
-                    raise self._error("segment outside an interchange (expected ISA)", seg=seg)
-                elif sid == "GS":
-                    if gs is not None:
-                        raise self._error("GS inside an open functional group (missing GE)", seg=seg)
-                    gs = seg
-                    st_count = 0
-                    gs_count += 1
-                elif sid == "ST":
-                    if gs is None:
-                        raise self._error("ST outside a functional group (missing GS)", seg=seg)
-                    if st is not None:
-                        raise self._error("ST inside an open transaction set (missing SE)", seg=seg)
-                    st = seg
-                    st_segments = 0
-                    st_count += 1
-                elif sid == "SE":
-                    if st is None:
-                        raise self._error("SE without ST", seg=seg)
-                    st_segments += 1
-                    if seg.get(1) != str(st_segments):
-                        self._finding(seg, "SE01",
-                                      f"SE01 segment count is {seg.get(1)!r}, the transaction set has "
-                                      f"{st_segments} segments")
-                    if seg.get(2) != st.get(2):
-                        self._finding(seg, "SE02",
-                                      f"SE02 control number {seg.get(2)!r} does not match ST02 {st.get(2)!r}")
-                    st = None
-                elif sid == "GE":
-                    if gs is None:
-                        raise self._error("GE without GS", seg=seg)
-                    if st is not None:
-                        raise self._error("GE inside an open transaction set (missing SE)", seg=seg)
-                    if seg.get(1) != str(st_count):
-                        self._finding(seg, "GE01", f"GE01 is {seg.get(1)!r}, the group has {st_count} "
-                                      "transaction sets")
-                    if seg.get(2) != gs.get(6):
-                        self._finding(seg, "GE02",
-                                      f"GE02 control number {seg.get(2)!r} does not match GS06 {gs.get(6)!r}")
-                    gs = None
-                elif sid == "IEA":
-                    if gs is not None:
-                        raise self._error("IEA inside an open functional group (missing GE)", seg=seg)
-                    if seg.get(1) != str(gs_count):
-                        self._finding(seg, "IEA01", f"IEA01 is {seg.get(1)!r}, the interchange has "
-                                      f"{gs_count} functional groups")
-                    if seg.get(2) != isa.get(13):
-                        self._finding(seg, "IEA02", f"IEA02 control number {seg.get(2)!r} does not match "
-                                      f"ISA13 {isa.get(13)!r}")
-                    isa = None
-                    restart_at = idx + 1
-                elif st is None and sid != "TA1":
-                    raise self._error("segment outside a transaction set (expected ST)", seg=seg)
-                if st is not None:
-                    st_segments += 1
-                self.segment_count = number
-                yield seg
-                if restart_at is not None:
-                    break
-
-            if restart_at is not None:
-                # the next interchange may use other delimiters: re-read its ISA
-                leftover = term.join(parts[restart_at:])
-                consumed = sum(len(p) + 1 for p in parts[:restart_at])
-                if restart_at < len(parts):
-                    leftover += term
-                offset += consumed
-                buf = leftover + rest if cut >= 0 else leftover
-                if final_unterminated and restart_at >= len(parts):
-                    buf = ""
-                need_isa = True
-                if not buf.strip(_WS) and eof:
-                    self.trailer = buf
-                    break
-                continue
-
-            offset = pos if not final_unterminated else pos - 1
-            if final_unterminated:
-                self.trailer = ""
-                self._unterminated = True
-                break
-            buf = rest
-            if not eof:
-                more = self._read()
-                if not more:
-                    eof = True
-                buf += more
-            if eof and not buf.strip(_WS):
-                self.trailer = buf
-                break
-
-        if st is not None:
-            raise self._error("file ends inside a transaction set: SE segment missing (truncated file)",
-                              number=number + 1, offset=offset, segment_id="SE")
-        if gs is not None:
-            raise self._error("file ends inside a functional group: GE segment missing (truncated file)",
-                              number=number + 1, offset=offset, segment_id="GE")
-        if isa is not None:
-            raise self._error("file ends inside an interchange: IEA segment missing (truncated file)",
-                              number=number + 1, offset=offset, segment_id="IEA")
 
     @property
     def unterminated(self) -> bool:
         """True when the last segment had no terminator."""
         return getattr(self, "_unterminated", False)
+
+
+def _split_block(body: str, term: str) -> tuple[list[str], list[str] | None, str, str]:
+    """Split a block of segments (ending before its last terminator) into segment texts.
+
+    Returns ``(texts, pres, style, first_pre)``.  In the common case every terminator is
+    followed by the same whitespace ``style`` ("", "\\n" or "\\r\\n"): the block is split on
+    terminator+style in one C call, ``pres`` is None, the first text's whitespace is
+    ``first_pre`` and every other text's is ``style``.  Otherwise ``pres`` lists the
+    whitespace before each text.
+    """
+    i = body.find(term)
+    if i >= 0:
+        after = body[i + 1:i + 3]
+        if after[:1] == "\n":
+            style = "\n"
+        elif after == "\r\n":
+            style = "\r\n"
+        elif after and after[0] not in _WS:
+            style = ""
+        else:
+            style = "?"
+        if style != "?":
+            sep = term + style
+            if (not style or body.count(term) == body.count(sep)) and not any(
+                    sep + w in body for w in _WS):
+                texts = body.split(sep)
+                first = texts[0]
+                first_pre = ""
+                if first[:1] in _WS:
+                    stripped = first.lstrip(_WS)
+                    first_pre = first[:len(first) - len(stripped)]
+                    texts[0] = stripped
+                return texts, None, style, first_pre
+    # mixed whitespace after the terminators: strip each part
+    texts = []
+    pres: list[str] = []
+    for part in body.split(term):
+        if part[:1] in _WS:
+            text = part.lstrip(_WS)
+            pres.append(part[:len(part) - len(text)])
+        else:
+            text = part
+            pres.append("")
+        texts.append(text)
+    return texts, pres, "", ""
 
 
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)

@@ -29,23 +29,85 @@ _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
 
 # Segment ids that end a claim / a line.
 _CLAIM_END = frozenset({"CLM", "HL", "SE"})
+_CLAIM_BREAKS = _CLAIM_END | {"LX"}
+
+
+# Parsed values of the strings that repeat across claims (amounts, dates, pointer lists).
+# The caches are bounded (cleared when full) so memory stays flat; values are immutable.
+_CACHE_MAX = 8192
+_amount_cache: dict[str, Decimal | None] = {}
+_date_cache: dict[str, date | None] = {}
+_pointer_cache: dict[tuple[str, str], tuple[tuple[int, ...], int]] = {}
 
 
 def parse_amount(value: str) -> Decimal | None:
     """An X12 R-type amount as Decimal, or None when empty or malformed."""
-    if not value or _AMOUNT.match(value) is None:
-        return None
-    return Decimal(value)
+    try:
+        return _amount_cache[value]
+    except KeyError:
+        pass
+    result = Decimal(value) if value and _AMOUNT.match(value) is not None else None
+    if len(_amount_cache) >= _CACHE_MAX:
+        _amount_cache.clear()
+    _amount_cache[value] = result
+    return result
 
 
 def parse_date(value: str) -> date | None:
     """A CCYYMMDD date, or None when malformed."""
-    if len(value) != 8 or not value.isdigit():
-        return None
     try:
-        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
-    except ValueError:
-        return None
+        return _date_cache[value]
+    except KeyError:
+        pass
+    result: date | None = None
+    if len(value) == 8 and value.isdigit():
+        try:
+            result = date(int(value[:4]), int(value[4:6]), int(value[6:]))
+        except ValueError:
+            result = None
+    if len(_date_cache) >= _CACHE_MAX:
+        _date_cache.clear()
+    _date_cache[value] = result
+    return result
+
+
+def _parse_pointers(value: str, component: str) -> tuple[tuple[int, ...], int]:
+    """SV107 diagnosis pointers: (the numbers, how many non-empty parts were not numbers)."""
+    key = (value, component)
+    try:
+        return _pointer_cache[key]
+    except KeyError:
+        pass
+    numbers: list[int] = []
+    bad = 0
+    for p in value.split(component):
+        if p.isdigit() and p.isascii():
+            numbers.append(int(p))
+        elif p:
+            bad += 1
+    result = (tuple(numbers), bad)
+    if len(_pointer_cache) >= _CACHE_MAX:
+        _pointer_cache.clear()
+    _pointer_cache[key] = result
+    return result
+
+
+_diagnosis_cache: dict[tuple[str, str], tuple[str, str] | None] = {}
+
+
+def _parse_diagnosis(value: str, component: str) -> tuple[str, str] | None:
+    """An HI composite as (qualifier, code), or None when it has no code part."""
+    key = (value, component)
+    try:
+        return _diagnosis_cache[key]
+    except KeyError:
+        pass
+    comp = value.split(component)
+    result = (comp[0], comp[1]) if len(comp) >= 2 else None
+    if len(_diagnosis_cache) >= _CACHE_MAX:
+        _diagnosis_cache.clear()
+    _diagnosis_cache[key] = result
+    return result
 
 
 def dotted_icd(code: str) -> str:
@@ -202,58 +264,78 @@ class ServiceLine:
     )
 
     def __init__(self, segments: list[Segment], component: str) -> None:
+        # Hot path (one call per service line): locals, direct element access and cached
+        # amount/date/pointer parsing; the fields are those the scrubber reads on every line.
         self.segments = segments
-        lx = segments[0]
-        self.number = lx.get(1)
-        self.problems: list[Finding] = []
-        self.qualifier = self.code = self.unit_basis = self.place_of_service = ""
-        self.modifiers: list[str] = []
-        self.charge: Decimal | None = None
-        self.units: Decimal | None = None
-        self.pointers: list[int] = []
-        self.service_date: date | None = None
-        self.ndc = self.ndc_qualifier = self.ctp_unit = ""
-        self.ctp_quantity: Decimal | None = None
-        self.rendering_npi = ""
-        in_2420 = ""
+        lx = segments[0].elements
+        self.number = lx[1] if len(lx) > 1 else ""
+        problems: list[Finding] = []
+        self.problems = problems
+        qualifier = code = unit_basis = place_of_service = ""
+        modifiers: list[str] = []
+        charge: Decimal | None = None
+        units: Decimal | None = None
+        pointers: list[int] = []
+        service_date: date | None = None
+        ndc = ndc_qualifier = ctp_unit = ""
+        ctp_quantity: Decimal | None = None
+        rendering_npi = ""
         for s in segments:
-            sid = s.elements[0]
+            els = s.elements
+            sid = els[0]
             if sid == "SV1":
-                comp = s.get(1).split(component)
-                self.qualifier = comp[0]
-                self.code = comp[1] if len(comp) > 1 else ""
-                self.modifiers = [m for m in comp[2:6] if m]
-                self.charge = parse_amount(s.get(2))
-                if self.charge is None:
-                    self.problems.append(Finding(s.number, "SV1", "SV102", "line charge is missing or not a number"))
-                self.unit_basis = s.get(3)
-                self.units = parse_amount(s.get(4))
-                if self.units is None:
-                    self.problems.append(Finding(s.number, "SV1", "SV104", "units are missing or not a number"))
-                self.place_of_service = s.get(5)
-                ptr = s.get(7)
+                if len(els) < 8:
+                    els = [*els, *([""] * (8 - len(els)))]
+                comp = els[1].split(component)
+                qualifier = comp[0]
+                if len(comp) > 1:
+                    code = comp[1]
+                    modifiers = [m for m in comp[2:6] if m] if len(comp) > 2 else []
+                else:
+                    code = ""
+                    modifiers = []
+                charge = parse_amount(els[2])
+                if charge is None:
+                    problems.append(Finding(s.number, "SV1", "SV102", "line charge is missing or not a number"))
+                unit_basis = els[3]
+                units = parse_amount(els[4])
+                if units is None:
+                    problems.append(Finding(s.number, "SV1", "SV104", "units are missing or not a number"))
+                place_of_service = els[5]
+                ptr = els[7]
                 if ptr:
-                    for p in ptr.split(component):
-                        if p.isdigit():
-                            self.pointers.append(int(p))
-                        elif p:
-                            self.problems.append(Finding(s.number, "SV1", "SV107",
-                                                         "diagnosis pointer is not a number"))
-            elif sid == "DTP" and s.get(1) == "472":
-                v = s.get(3)
-                self.service_date = parse_date(v[:8])
-                if self.service_date is None:
-                    self.problems.append(Finding(s.number, "DTP", "DTP03", "service date is not a valid date"))
+                    parsed = _parse_pointers(ptr, component)
+                    pointers.extend(parsed[0])
+                    for _ in range(parsed[1]):
+                        problems.append(Finding(s.number, "SV1", "SV107", "diagnosis pointer is not a number"))
+            elif sid == "DTP":
+                if len(els) > 1 and els[1] == "472":
+                    service_date = parse_date(els[3][:8] if len(els) > 3 else "")
+                    if service_date is None:
+                        problems.append(Finding(s.number, "DTP", "DTP03", "service date is not a valid date"))
             elif sid == "LIN":
-                self.ndc_qualifier = s.get(2)
-                self.ndc = s.get(3)
+                ndc_qualifier = s.get(2)
+                ndc = s.get(3)
             elif sid == "CTP":
-                self.ctp_quantity = parse_amount(s.get(4))
-                self.ctp_unit = s.get(5).split(component)[0]
+                ctp_quantity = parse_amount(s.get(4))
+                ctp_unit = s.get(5).split(component)[0]
             elif sid == "NM1":
-                in_2420 = s.get(1)
-                if in_2420 == "82" and s.get(8) == "XX":
-                    self.rendering_npi = s.get(9)
+                if s.get(1) == "82" and s.get(8) == "XX":
+                    rendering_npi = s.get(9)
+        self.qualifier = qualifier
+        self.code = code
+        self.modifiers = modifiers
+        self.charge = charge
+        self.unit_basis = unit_basis
+        self.units = units
+        self.place_of_service = place_of_service
+        self.pointers = pointers
+        self.service_date = service_date
+        self.ndc = ndc
+        self.ndc_qualifier = ndc_qualifier
+        self.ctp_quantity = ctp_quantity
+        self.ctp_unit = ctp_unit
+        self.rendering_npi = rendering_npi
 
     @property
     def lx(self) -> Segment:
@@ -287,28 +369,32 @@ class Claim:
         self.billing = billing
         self.subscriber = subscriber
         self.patient = patient
-        self.problems: list[Finding] = []
+        problems: list[Finding] = []
+        self.problems = problems
         clm = segments[0]
-        self.claim_id = clm.get(1)
-        self.total_charge = parse_amount(clm.get(2))
+        els = clm.elements
+        if len(els) < 6:
+            els = [*els, *([""] * (6 - len(els)))]
+        self.claim_id = els[1]
+        self.total_charge = parse_amount(els[2])
         if self.total_charge is None:
-            self.problems.append(Finding(clm.number, "CLM", "CLM02", "claim charge is missing or not a number"))
-        c5 = clm.get(5).split(component)
+            problems.append(Finding(clm.number, "CLM", "CLM02", "claim charge is missing or not a number"))
+        c5 = els[5].split(component)
         self.place_of_service = c5[0]
         self.facility_qualifier = c5[1] if len(c5) > 1 else ""
         self.frequency_code = c5[2] if len(c5) > 2 else ""
-        self.diagnoses: list[tuple[str, str]] = []
+        diagnoses: list[tuple[str, str]] = []
+        self.diagnoses = diagnoses
         for s in segments:
             if s.elements[0] == "HI":
                 for el in s.elements[1:]:
-                    if not el:
-                        continue
-                    comp = el.split(component)
-                    if len(comp) >= 2:
-                        self.diagnoses.append((comp[0], comp[1]))
+                    if el:
+                        dx = _parse_diagnosis(el, component)
+                        if dx is not None:
+                            diagnoses.append(dx)
         for line in lines:
             if line.problems:
-                self.problems.extend(line.problems)
+                problems.extend(line.problems)
 
     # ---- lookups on the 2300 segments -------------------------------------------------
     @property
@@ -447,12 +533,18 @@ class Parser837:
             assert claim_segs is not None and header is not None
             flush_line()
             node = current_node
-            chain: dict[str, HLNode | None] = {"20": None, "22": None, "23": None}
-            while node is not None:
-                chain[node.level] = node
+            billing = subscriber = patient = None
+            while node is not None:     # the topmost node of each level wins
+                level = node.level
+                if level == "22":
+                    subscriber = node
+                elif level == "20":
+                    billing = node
+                elif level == "23":
+                    patient = node
                 node = node.parent
-            claim = Claim(claim_segs, lines, header=header, billing=chain["20"], subscriber=chain["22"],
-                          patient=chain["23"], component=comp, repetition=rep)
+            claim = Claim(claim_segs, lines, header=header, billing=billing, subscriber=subscriber,
+                          patient=patient, component=comp, repetition=rep)
             claim_segs = None
             lines = []
             return claim
@@ -466,8 +558,26 @@ class Parser837:
             return node
 
         current_node: HLNode | None = None
+        claim_breaks = _CLAIM_BREAKS
+        node_breaks = _CLAIM_END
         for seg in self.reader:
             sid = seg.elements[0]
+            # fast paths: a segment inside a claim / a line, or inside a 2000A-C loop
+            if claim_segs is not None:
+                if sid not in claim_breaks:
+                    if line_segs is not None:
+                        line_segs.append(seg)
+                    else:
+                        claim_segs.append(seg)
+                    continue
+                if sid == "LX":
+                    if line_segs is not None:
+                        lines.append(ServiceLine(line_segs, comp))
+                    line_segs = [seg]
+                    continue
+            elif hl_segs is not None and sid not in node_breaks:
+                hl_segs.append(seg)
+                continue
             if header_segs is not None:
                 # inside ST, before the first HL
                 if sid == "HL":
