@@ -442,3 +442,85 @@ def test_big_mode_cli_and_provider_mix(tmp_path: Path) -> None:
     assert sum(providers.values()) == 1500
     assert len(providers) >= 3 and min(providers.values()) >= 100
     assert all(luhn.is_valid("80840" + npi) for npi in providers)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnosis family and site agree with the procedure (clean claims), and not (site/dx held claims)
+# ---------------------------------------------------------------------------------------------
+
+_SERIES_FAMILY = {"shave": "benign", "excision_benign": "benign", "destruction_benign": "benign",
+                  "excision_malignant": "malignant", "destruction_malignant": "malignant", "mohs": "malignant"}
+_BENIGN_OTHER = ("L82.", "B07.", "B08.1", "D48.5")   # benign-series diagnoses without a site axis
+
+
+@functools.cache
+def _code_families() -> dict[str, tuple[str, str]]:
+    return {r["code"]: (r["family"], r["site_group"]) for r in _table("derm_codes.csv")}
+
+
+@functools.cache
+def _site_map() -> dict[str, tuple[str, str, str]]:
+    return {r["icd10cm"]: (r["dx_family"], r["site_group"], r["mohs"]) for r in _table("icd10cm_derm_site_map.csv")}
+
+
+def _dx_site_problems(claim: Claim) -> list[str]:
+    fams, sites = _code_families(), _site_map()
+    dx = claim.diagnosis_codes
+    out: list[str] = []
+    for ln in claim.lines:
+        family, group = fams.get(ln.code, ("", ""))
+        pointed = [dx[p - 1] for p in ln.pointers if 0 < p <= len(dx)]
+        if not pointed:
+            continue
+        first = pointed[0]
+        if family == "destruction_premalignant" and first != "L57.0":
+            out.append(f"{ln.code} with {first}")
+        if family == "phototherapy" and not first.startswith("L40."):
+            out.append(f"{ln.code} with {first}")
+        want = _SERIES_FAMILY.get(family)
+        if want is None:
+            continue
+        if first not in sites:
+            if not (want == "benign" and first.startswith(_BENIGN_OTHER)):
+                out.append(f"{ln.code} with {first}: no site/family")
+            continue
+        dx_family, dx_group, mohs = sites[first]
+        if dx_family != want:
+            out.append(f"{ln.code} ({want}) with {first} ({dx_family})")
+        if family == "mohs":
+            site_ok = {"17311": ("17311", "LIMB"), "17312": ("17311", "LIMB"),
+                       "17313": ("TRUNK", "LIMB"), "17314": ("TRUNK", "LIMB")}.get(ln.code, (mohs,))
+            if mohs not in site_ok:
+                out.append(f"{ln.code} at a {mohs} site ({first})")
+        elif group and dx_group and not (dx_group == group or (dx_group == "LIMB" and group in "AB")):
+            out.append(f"{ln.code} (group {group}) with {first} (group {dx_group})")
+    return out
+
+
+def test_clean_claims_diagnoses_fit_procedure_and_site(manifest: dict[str, Any]) -> None:
+    entries = {c["claim_id"]: c for c in manifest["claims"]}
+    caught = set()
+    for path in SAMPLE_837:
+        for claim in claims_of(path):
+            problems = _dx_site_problems(claim)
+            entry = entries[claim.claim_id]
+            if entry["status"] == "clean":
+                assert problems == [], (claim.claim_id, problems)
+            elif problems:
+                caught.add(claim.claim_id)
+    site_dx_held = {c["claim_id"] for c in manifest["claims"]
+                    if {p["check"] for p in c.get("problems", [])} & {"site_mismatch", "dx_mismatch"}
+                    and c["scenario"] != "err-repair-site"}       # repair-site groups are not in the map
+    assert site_dx_held and site_dx_held <= caught
+
+
+def test_provider_identifiers_are_well_formed() -> None:
+    from stdnum.us import ein
+
+    for path in SAMPLE_837:
+        for claim in claims_of(path):
+            assert claim.billing is not None
+            qual, tin = claim.billing.tax_id
+            assert qual == "EI" and ein.is_valid(tin)
+            assert luhn.is_valid("80840" + claim.billing_npi)
+            assert len(claim.billing.find("N4").get(3)) == 9  # type: ignore[union-attr]
