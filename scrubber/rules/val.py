@@ -1,0 +1,633 @@
+"""VAL: validity of codes, diagnoses, pointers, charges, provider identifiers and dates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+
+from stdnum import luhn
+from stdnum.us import ein as _ein
+from stdnum.us import ssn as _ssn
+
+from config.drugs import is_cpt_form, is_level2_form
+from config.icd10cm import FY_END, load_icd10cm
+from edi.x837 import dotted_icd
+from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+
+# Replacements for codes deleted from CPT (what to bill instead), for the correct-coding hint.
+_REPLACED_BY = {
+    "99201": "99202-99205 (new patient office visit by MDM or time)",
+    "11100": "11102 (tangential), 11104 (punch) or 11106 (incisional): the highest technique as primary",
+    "11101": "the add-on of the technique used: 11103, 11105 or 11107",
+}
+_SV101_QUALIFIERS = frozenset({"HC", "ER", "IV", "WK"})
+
+
+def _iso(d: date | None) -> str:
+    return d.isoformat() if d is not None else "?"
+
+
+@register
+class CodeNotEffective(Rule):
+    """Procedure code deleted, or not yet in effect, on the date of service.
+
+    ## What it checks
+    Every line's CPT/HCPCS code that dermedi's code table (`config/tables/derm_codes.csv`) gives a
+    lifetime for (effective_from / effective_to) must be in force on the line's date of service.
+
+    ## Why it is denied
+    A code that does not exist on the date of service is an invalid procedure code (CARC 181 "procedure
+    code was invalid on the date of service"); the claim is rejected or the line denied.
+
+    ## Example
+    `99201` on 2024-09-10 (deleted 2021-01-01, seed error E29); `11100` on 2024-09-10 (deleted
+    2019-01-01; seed E15 dates the biopsy change to 2021, wrongly); `11102` on 2018-11-05 (the new biopsy
+    codes start 2019-01-01).
+
+    ## Correct coding
+    99202-99205 for a new-patient office visit; 11102/11104/11106 (+ add-ons 11103/11105/11107) for skin
+    biopsies from 2019 on.
+
+    ## Source
+    Palmetto GBA (99201 deleted 2021-01-01); AAD DCC 2018 (11100/11101 deleted, 11102-11107 effective
+    2019-01-01); CMS PFS 2025 (neither 99201 nor 11100 listed).  Domain coding-reference §1.1, §1.11.
+    """
+
+    id = "VAL001"
+    name = "code-not-effective-on-dos"
+    family = "VAL"
+    severity = "error"
+    carc = "181"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        tables = ctx.tables
+        for ln in ctx.lines:
+            info = tables.code(ln.code)
+            if info is None or (info.effective_from is None and info.effective_to is None):
+                continue
+            dos = ctx.line_date(ln)
+            if info.active_on(dos):
+                continue
+            if info.effective_to is not None and dos is not None and dos > info.effective_to:
+                msg = (f"{ln.code} was deleted after {_iso(info.effective_to)}; it is not valid on the date of "
+                       f"service {_iso(dos)}")
+            else:
+                msg = f"{ln.code} is only effective from {_iso(info.effective_from)}; date of service {_iso(dos)}"
+            yield self.finding(ctx, msg, line=ln, correct=_REPLACED_BY.get(ln.code))
+
+
+@register
+class LevelIINotExisting(Rule):
+    """HCPCS Level II code that does not exist (or no longer exists) on the date of service.
+
+    ## What it checks
+    Every letter code (A-V + four digits: J, Q, G, A ... codes) must be in the CMS HCPCS Level II code
+    list of July 2026, or, for dates of service before 2026-07-01, in the CMS 2025 PFS or the January
+    2026 ASP files (codes deleted since).  Codes known never to have existed (J2682, J2600) are held at
+    any date.  A code unknown to us on a date after 2026-09-30 (a later quarterly update may have added
+    it) only gets a warning.
+
+    ## Why it is denied
+    An invalid HCPCS code is rejected by the payer's front end or denied (CARC 181/16).
+
+    ## Example
+    `J2682` billed for Skyrizi (seed E09): no such code, risankizumab IV is J2327.  `J2600` for
+    ixekizumab (seed E08): no such code.
+
+    ## Correct coding
+    Use the product-specific code when one exists (J2327 risankizumab IV, J3247 secukinumab IV, J3357
+    ustekinumab SC), otherwise the not-otherwise-classified code J3590 (biologics) / J3490 with NDC and a
+    drug description.
+
+    ## Source
+    CMS HCPCS Level II code list July 2026 (`config/tables/hcpcs_level2_2026q3.csv`), CMS PFS PPRRVU2025_Oct,
+    CMS ASP files January 2026; domain data/drugs.yaml and seed_errors.yaml E08/E09.
+    """
+
+    id = "VAL002"
+    name = "hcpcs-level2-not-existing"
+    family = "VAL"
+    severity = "error"
+    carc = "181"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        drugs = ctx.drugs
+        for ln in ctx.lines:
+            code = ln.code
+            if not is_level2_form(code):
+                continue
+            dos = ctx.line_date(ln)
+            status = drugs.level2_status(code, dos)
+            if status == "current":
+                continue
+            if status == "nonexistent":
+                yield self.finding(ctx, f"{code} is not a HCPCS code ({drugs.nonexistent[code]})", line=ln,
+                                   correct="J3590 (unclassified biologic) with NDC and drug description, or the "
+                                   "product's own J code")
+            elif status == "deleted":
+                yield self.finding(ctx, f"{code} is not in the July 2026 HCPCS Level II code set (deleted); date "
+                                   f"of service {_iso(dos)}", line=ln)
+            elif status == "unknown_new":
+                yield self.finding(ctx, f"{code} is not in dermedi's HCPCS Level II list (July 2026); it may be a "
+                                   f"code added later, check the current HCPCS file", line=ln, severity="warning")
+            else:
+                yield self.finding(ctx, f"{code} is not a HCPCS Level II code (not in the CMS July 2026 list, "
+                                   "PFS 2025 or ASP January 2026)", line=ln)
+
+
+@register
+class CodeNotInTables(Rule):
+    """CPT code unknown to dermedi's tables (warning only).
+
+    ## What it checks
+    A CPT-shaped code (five digits, or four digits + F/T/U) that is neither in dermedi's dermatology
+    table nor in the CMS 2025 PFS code list.
+
+    ## Why it is denied
+    It may be a typo or a code that does not exist; it may also be a new CPT code (2026 or later) or a
+    code outside dermatology.  dermedi cannot tell, so this never holds the claim.
+
+    ## Example
+    `11399` (not a CPT code); `1102F` (seed E04's "shave series", not a shave code).
+
+    ## Correct coding
+    Check the code against the current CPT book; shave removals are 11300-11313.
+
+    ## Source
+    CMS PFS PPRRVU2025_Oct code list (`config/tables/hcpcs_pfs2025_status.csv`, codes only);
+    `config/tables/derm_codes.csv`.
+    """
+
+    id = "VAL003"
+    name = "code-not-in-tables"
+    family = "VAL"
+    severity = "warning"
+    carc = "181"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        tables, drugs = ctx.tables, ctx.drugs
+        for ln in ctx.lines:
+            code = ln.code
+            if not is_cpt_form(code) or tables.code(code) is not None or drugs.in_pfs2025(code):
+                continue
+            yield self.finding(ctx, f"{code} is not in dermedi's dermatology table nor in the CMS 2025 PFS code "
+                               "list; check that it exists on the date of service", line=ln)
+
+
+@register
+class MalformedProcedureCode(Rule):
+    """Procedure code that is not shaped like a CPT or HCPCS code, or a wrong SV101-1 qualifier.
+
+    ## What it checks
+    SV101-2 must be a CPT code (five digits, or four digits + F/T/U) or a HCPCS Level II code (a letter
+    A-V and four digits); SV101-1 must be HC (or ER, IV, WK where a payer asks for them).
+
+    ## Why it is denied
+    The payer cannot read the procedure (CARC 16 / 181): the claim is rejected at the front end.
+
+    ## Example
+    `SV1*HC:1110:...` (four characters), `SV1*HC:j0222` (lower case), `SV1*N4:...`.
+
+    ## Correct coding
+    `SV1*HC:11102*...`.
+
+    ## Source
+    ASC X12 005010X222A1 SV101 (composite medical procedure identifier); CPT/HCPCS code formats.
+    """
+
+    id = "VAL004"
+    name = "malformed-procedure-code"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            if ln.qualifier not in _SV101_QUALIFIERS:
+                yield self.finding(ctx, f"SV101-1 qualifier {ln.qualifier!r} is not HC", line=ln,
+                                   correct="HC (CPT/HCPCS)")
+            if not (is_cpt_form(ln.code) or is_level2_form(ln.code)):
+                yield self.finding(ctx, f"procedure code {ln.code!r} is not a CPT or HCPCS code", line=ln)
+
+
+def _dx_codes(ctx: ClaimContext) -> list[str]:
+    """The raw HI codes with ICD-10-CM qualifiers (ABK, ABF), in order."""
+    return [code for q, code in ctx.claim.diagnoses if q in ("ABK", "ABF")]
+
+
+def _after_code_set(ctx: ClaimContext) -> bool:
+    """Every date of service is after the FY2026 ICD-10-CM code set's last day."""
+    dates = list(ctx.lines_by_date)
+    return bool(dates) and all(d is not None and d > FY_END for d in dates)
+
+
+@register
+class InvalidDiagnosis(Rule):
+    """ICD-10-CM code that does not exist (FY2026 code set), or sent with a dot.
+
+    ## What it checks
+    Every HI diagnosis (ABK/ABF) must be an ICD-10-CM code of the FY2026 set (April 2026 update) and be
+    sent without the decimal point.  A code whose category exists but which is unknown is still an error,
+    except when every date of service is after 2026-09-30 (a later code set may have added it): then a
+    warning.
+
+    ## Why it is denied
+    Invalid diagnosis codes are rejected (CARC 146 "diagnosis was invalid for the date(s) of service").
+
+    ## Example
+    `L20.99` (no such code; atopic dermatitis ends at L20.9 / L20.8x), `C44.99`, `HI*ABK:L57.0` (dot).
+
+    ## Correct coding
+    A billable FY2026 code, e.g. L20.9, L20.89, C44.91, sent as `HI*ABK:L570`.
+
+    ## Source
+    CMS ICD-10-CM FY2026 (April 1 2026 update) code list as shipped by simple-icd-10-cm 1.5.0 (74,719
+    billable codes, identical to the CMS list); ASC X12 005010X222A1 HI segment (no decimal point).
+    """
+
+    id = "VAL010"
+    name = "invalid-diagnosis-code"
+    family = "VAL"
+    severity = "error"
+    carc = "146"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        icd = load_icd10cm()
+        for raw in _dx_codes(ctx):
+            if "." in raw:
+                yield self.finding(ctx, f"diagnosis {raw} is sent with a decimal point; HI codes carry none",
+                                   correct=raw.replace(".", ""))
+            status = icd.status(raw)
+            if status == "invalid":
+                yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
+            elif status == "unknown_in_category":
+                if _after_code_set(ctx):
+                    yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not in {icd.version}; it may be a code added "
+                                       "after 2026-09-30", severity="warning")
+                else:
+                    yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
+
+
+@register
+class NonBillableDiagnosis(Rule):
+    """ICD-10-CM header code (category/subcategory with children) used as a diagnosis.
+
+    ## What it checks
+    Every HI diagnosis must be billable: coded to the highest specificity (a leaf of the FY2026 tabular
+    list).  C44.9, C44.31, L40 or D22 are valid headers, not billable codes.
+
+    ## Why it is denied
+    Codes not carried to the required specificity are denied (CARC 146 / M76 missing or invalid
+    diagnosis).
+
+    ## Example
+    `C44.31` (BCC/SCC/other of other parts of face: needs C44.310, C44.311, C44.319 or a 6th/7th character
+    code); `C44.9`; `L40`.
+
+    ## Correct coding
+    The most specific code, e.g. C44.311 (basal cell carcinoma of skin of nose), C44.91, L40.0.
+
+    ## Source
+    CMS ICD-10-CM FY2026 Official Guidelines I.A.2/I.B.2 (code to the highest number of characters);
+    simple-icd-10-cm 1.5.0 code list (leaf = billable).
+    """
+
+    id = "VAL011"
+    name = "non-billable-diagnosis"
+    family = "VAL"
+    severity = "error"
+    carc = "146"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        icd = load_icd10cm()
+        for raw in _dx_codes(ctx):
+            if icd.status(raw) == "header":
+                hint = icd.children_hint(raw)
+                yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is a header code, not billable; code it to the highest "
+                                   "specificity", correct=("e.g. " + ", ".join(hint)) if hint else None)
+
+
+@register
+class DiagnosisQualifier(Rule):
+    """No principal ICD-10-CM diagnosis, or ICD-9-CM qualifiers.
+
+    ## What it checks
+    The claim must carry its diagnoses in HI with ICD-10-CM qualifiers: ABK for the principal, ABF for
+    the others.  BK/BF (ICD-9-CM) are not accepted for dates of service from 2015-10-01, and a claim
+    without an ABK diagnosis has no principal diagnosis.
+
+    ## Why it is denied
+    Rejected as missing/invalid diagnosis (CARC 16 with M76, or 146).
+
+    ## Example
+    `HI*BK:7020`; a claim without HI.
+
+    ## Correct coding
+    `HI*ABK:L570*ABF:D485`.
+
+    ## Source
+    ASC X12 005010X222A1 HI (2300 health care diagnosis code); CMS ICD-10 transition (HHS final rule,
+    45 CFR 162.1002: ICD-10-CM from 2015-10-01).
+    """
+
+    id = "VAL012"
+    name = "diagnosis-qualifier"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        quals = [q for q, _c in ctx.claim.diagnoses]
+        icd9 = [c for q, c in ctx.claim.diagnoses if q in ("BK", "BF")]
+        if icd9:
+            yield self.finding(ctx, f"ICD-9-CM diagnoses (BK/BF) are not accepted: {', '.join(icd9)}",
+                               correct="ICD-10-CM codes with ABK/ABF")
+        if "ABK" not in quals:
+            yield self.finding(ctx, "the claim has no principal ICD-10-CM diagnosis (HI*ABK)")
+
+
+@register
+class DiagnosisPointer(Rule):
+    """Service line without a diagnosis pointer, or a pointer to no diagnosis.
+
+    ## What it checks
+    Every line's SV107 must hold at least one pointer, and each pointer (1-12) must point at a diagnosis
+    present in HI (pointer n = the n-th ICD-10-CM code).
+
+    ## Why it is denied
+    Without a valid pointer the line has no diagnosis: rejected (CARC 16 with M76) or denied as not
+    medically necessary.
+
+    ## Example
+    Two diagnoses in HI and `SV1*...***3` (pointer 3); `SV1*HC:17000*100*UN*1` without SV107.
+
+    ## Correct coding
+    Point each line at the diagnosis it treats: `SV1*HC:17000*100*UN*1***1`.
+
+    ## Source
+    ASC X12 005010X222A1 SV107 (diagnosis code pointer, required; values 1-12 pointing into HI).
+    """
+
+    id = "VAL020"
+    name = "diagnosis-pointer"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        n = len(ctx.claim.diagnosis_codes)
+        for ln in ctx.lines:
+            if not ln.pointers:
+                yield self.finding(ctx, f"line {ln.number} ({ln.code}) has no diagnosis pointer", line=ln,
+                                   correct="SV107 pointing at the line's diagnosis")
+                continue
+            bad = [p for p in ln.pointers if p < 1 or p > n]
+            if bad:
+                yield self.finding(ctx, f"line {ln.number} ({ln.code}) points at diagnosis "
+                                   f"{', '.join(map(str, bad))} but the claim has {n}", line=ln)
+
+
+@register
+class TotalChargeMismatch(Rule):
+    """Claim total charge (CLM02) differs from the sum of the line charges (SV102).
+
+    ## What it checks
+    CLM02 must equal the sum of every line's SV102.
+
+    ## Why it is denied
+    The TR3 requires CLM02 to be the sum of the service line charges; front ends reject the claim (CARC 16).
+
+    ## Example
+    CLM02 = 250.00 with lines 100.00 + 100.00.
+
+    ## Correct coding
+    CLM02 = 200.00.
+
+    ## Source
+    ASC X12 005010X222A1 CLM02 note ("the total claim charge amount must balance to the sum of all service
+    line charge amounts reported in SV102").
+    """
+
+    id = "VAL030"
+    name = "total-charge-mismatch"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        total = ctx.claim.total_charge
+        if total is None:
+            return
+        s = Decimal(0)
+        for ln in ctx.lines:
+            if ln.charge is None:
+                return
+            s += ln.charge
+        if s != total:
+            yield self.finding(ctx, f"CLM02 {total} is not the sum of the line charges {s}", correct=f"CLM02 = {s}")
+
+
+@lru_cache(maxsize=4096)
+def npi_valid(npi: str) -> bool:
+    """10 digits, first 1 or 2, Luhn check digit over the 80840 prefix (CMS NPI check digit)."""
+    return len(npi) == 10 and npi.isdigit() and npi[0] in "12" and luhn.is_valid("80840" + npi)
+
+
+_NPI_ROLES = {"82": "rendering", "DN": "referring", "P3": "primary care", "DK": "ordering", "DQ": "supervising",
+              "77": "service facility"}
+
+
+@register
+class InvalidNPI(Rule):
+    """Provider NPI missing (billing) or with a wrong check digit.
+
+    ## What it checks
+    The billing provider (2010AA NM1*85) must carry an NPI (NM108 = XX); every NPI on the claim (billing,
+    rendering 2310B/2420A, referring 2310A/2420F, ordering, supervising, service facility) must be 10
+    digits starting with 1 or 2 whose last digit is the Luhn check digit computed with the 80840 prefix.
+
+    ## Why it is denied
+    An invalid or missing NPI is rejected at the front end (CARC 16 with N257/N290 missing/invalid
+    billing/rendering provider identifier).
+
+    ## Example
+    `NM1*85*2*SKIN CLINIC PA*****XX*1234567890` (check digit should be 3).
+
+    ## Correct coding
+    The provider's NPI from NPPES, e.g. 1234567893.
+
+    ## Source
+    CMS NPI check digit standard (ISO/IEC 7812 Luhn with prefix 80840; 45 CFR 162.406); ASC X12
+    005010X222A1 2010AA NM109 (NPI required).
+    """
+
+    id = "VAL040"
+    name = "invalid-npi"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        claim = ctx.claim
+        billing = claim.billing
+        if billing is not None:
+            npi = billing.npi
+            if not npi:
+                yield self.finding(ctx, "the billing provider (2010AA) has no NPI (NM108 XX)")
+            elif not npi_valid(npi):
+                yield self.finding(ctx, f"billing provider NPI {npi} is not a valid NPI (check digit)")
+        for s in claim.segments:
+            if s.elements[0] == "NM1" and s.get(8) == "XX" and s.get(1) in _NPI_ROLES:
+                npi = s.get(9)
+                if not npi_valid(npi):
+                    yield self.finding(ctx, f"{_NPI_ROLES[s.get(1)]} provider NPI {npi} is not a valid NPI")
+        for ln in ctx.lines:
+            for s in ln.segments:
+                if s.elements[0] == "NM1" and s.get(8) == "XX" and s.get(1) in _NPI_ROLES:
+                    npi = s.get(9)
+                    if not npi_valid(npi):
+                        yield self.finding(ctx, f"line {ln.number}: {_NPI_ROLES[s.get(1)]} provider NPI {npi} "
+                                           "is not a valid NPI", line=ln)
+
+
+@lru_cache(maxsize=1024)
+def _tax_id_ok(qualifier: str, value: str) -> bool:
+    if qualifier == "EI":
+        return len(value) == 9 and value.isdigit() and bool(_ein.is_valid(value))
+    return len(value) == 9 and value.isdigit() and bool(_ssn.is_valid(value))
+
+
+@register
+class InvalidTaxId(Rule):
+    """Billing provider tax id (2010AA REF*EI / REF*SY) missing or malformed.
+
+    ## What it checks
+    2010AA must carry REF*EI (employer identification number) or REF*SY (SSN): nine digits without a
+    hyphen; an EIN must start with an IRS campus prefix (python-stdnum us.ein), an SSN must have a valid
+    area/group/serial (us.ssn).
+
+    ## Why it is denied
+    The tax id is required to pay the billing provider; a missing or malformed one is rejected (CARC 16
+    with N290-style remarks).
+
+    ## Example
+    `REF*EI*12-3456789` (hyphen), `REF*EI*001234567` (no such prefix), no REF*EI at all.
+
+    ## Correct coding
+    `REF*EI*123456789`.
+
+    ## Source
+    ASC X12 005010X222A1 2010AA REF (billing provider tax identification, required); IRS EIN prefixes
+    (python-stdnum us.ein).
+    """
+
+    id = "VAL041"
+    name = "invalid-tax-id"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        billing = ctx.claim.billing
+        if billing is None:
+            return
+        q, value = billing.tax_id
+        if not q:
+            yield self.finding(ctx, "the billing provider (2010AA) has no tax id (REF*EI or REF*SY)")
+        elif not _tax_id_ok(q, value):
+            kind = "EIN" if q == "EI" else "SSN"
+            yield self.finding(ctx, f"billing provider {kind} is not a valid nine-digit {kind}",
+                               correct="nine digits, no hyphen")
+
+
+@register
+class ServiceDateInvalid(Rule):
+    """Date of service missing, in the future, or after the file was created.
+
+    ## What it checks
+    Every line needs a date of service (DTP*472); it must not be after today (the scrub date) nor after
+    the file's creation date (BHT04).
+
+    ## Why it is denied
+    Services cannot be billed before they are rendered: future dates are rejected (CARC 16 / N329-style
+    invalid date); a missing date of service is rejected by the front end.
+
+    ## Example
+    BHT04 = 2024-09-12 with a line dated 2024-09-20.
+
+    ## Correct coding
+    The date the service was performed; bill after it.
+
+    ## Source
+    ASC X12 005010X222A1 2400 DTP*472 (required) and BHT04 (creation date).
+    """
+
+    id = "VAL050"
+    name = "service-date-invalid"
+    family = "VAL"
+    severity = "error"
+    carc = "16"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        fd = ctx.file_date
+        for ln in ctx.lines:
+            dos = ctx.line_date(ln)
+            if dos is None:
+                yield self.finding(ctx, f"line {ln.number} has no date of service (DTP*472)", line=ln)
+            elif dos > ctx.today:
+                yield self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is in the future "
+                                   f"(today {ctx.today.isoformat()})", line=ln)
+            elif fd is not None and dos > fd:
+                yield self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is after the file's "
+                                   f"creation date {fd.isoformat()} (BHT04)", line=ln)
+
+
+@register
+class TimelyFiling(Rule):
+    """Date of service older than the payer's timely-filing limit (warning).
+
+    ## What it checks
+    The oldest date of service against the payer profile's ``timely_filing_days`` (Medicare 365 days,
+    i.e. one calendar year), counted to the file's creation date (BHT04), else today.  Replacement and
+    void claims (CLM05-3 = 7 or 8) are skipped.
+
+    ## Why it is denied
+    Claims received after the filing limit are denied (CARC 29 "the time limit for filing has expired").
+
+    ## Why a warning, not an error
+    The limit counts to the payer's receipt date, which dermedi does not know, and exceptions exist
+    (retroactive eligibility, secondary claims after the primary's remittance, administrative error).
+    A held claim would stay unbilled; a warning lets the biller decide the same day.
+
+    ## Example
+    Medicare, DOS 2023-06-01, file created 2024-09-12.
+
+    ## Correct coding
+    Submit promptly; document the exception when one applies.
+
+    ## Source
+    42 CFR 424.44 and CMS Claims Processing Manual ch. 1 §70 (Medicare one calendar year); payer
+    profiles (`config/payers.yaml`).
+    """
+
+    id = "VAL051"
+    name = "timely-filing"
+    family = "VAL"
+    severity = "warning"
+    carc = "29"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if ctx.claim.frequency_code in ("7", "8"):
+            return
+        dates = [d for d in ctx.lines_by_date if d is not None]
+        if not dates:
+            return
+        ref = ctx.file_date or ctx.today
+        oldest = min(dates)
+        limit = int(ctx.payer.timely_filing_days)
+        age = (ref - oldest).days
+        if age > limit:
+            yield self.finding(ctx, f"date of service {oldest.isoformat()} is {age} days before "
+                               f"{ref.isoformat()}: past the payer's {limit}-day filing limit")
