@@ -264,8 +264,8 @@ class InvalidDiagnosis(Rule):
                 yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
             elif status == "unknown_in_category":
                 if _after_code_set(ctx):
-                    yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not in {icd.version}; it may be a code added "
-                                       "after 2026-09-30", severity="warning")
+                    yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not in {icd.version}; it may be a code "
+                                       "added after 2026-09-30", severity="warning")
                 else:
                     yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
 
@@ -305,8 +305,8 @@ class NonBillableDiagnosis(Rule):
         for raw in _dx_codes(ctx):
             if icd.status(raw) == "header":
                 hint = icd.children_hint(raw)
-                yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is a header code, not billable; code it to the highest "
-                                   "specificity", correct=("e.g. " + ", ".join(hint)) if hint else None)
+                yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is a header code, not billable; code it to the "
+                                   "highest specificity", correct=("e.g. " + ", ".join(hint)) if hint else None)
 
 
 @register
