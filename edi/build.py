@@ -13,6 +13,7 @@ Claim spec keys (all optional except ``lines``)::
     payer_name: "MEDICARE"
     dos: 2024-09-10                  # default date of service for lines without ``date``
     diagnoses: [L57.0, C44.311]      # ICD-10-CM, with or without the dot; the first is ABK
+    dx_qualifier: ABK                # BK = send the codes with ICD-9 qualifiers BK/BF (tests)
     pos: "11"                        # place of service (CLM05-1)
     frequency: "1"                   # CLM05-3
     total_charge: 150.00             # CLM02 (default: the sum of the line charges)
@@ -29,6 +30,8 @@ Claim spec keys (all optional except ``lines``)::
         date: 2024-09-10             # DTP*472 (default: the claim's dos)
         pos: "11"                    # SV105 (omitted by default)
         ndc: "00002143380"           # LIN*N4 (2410)
+        ndc_qualifier: N4            # LIN02 (default N4)
+        description: "DRUG 10 MG"    # SV101-7 (NOC drug description)
         ctp: {quantity: 1, unit: ML} # CTP04 / CTP05-1
         rendering_npi: "..."         # 2420A
 """
@@ -102,7 +105,9 @@ def claim_segments(spec: Mapping[str, Any], index: int = 1, component: str = ":"
     dx = [_icd(c) for c in (spec.get("diagnoses") or ["L570"])]
     if len(dx) > 12:
         raise ValueError("at most 12 diagnoses")
-    hi = ["HI"] + [component.join(["ABK" if i == 0 else "ABF", c]) for i, c in enumerate(dx)]
+    icd9 = str(spec.get("dx_qualifier", "ABK")).upper() == "BK"       # BK/BF (ICD-9-CM) for tests
+    hi = ["HI"] + [component.join([("BK" if icd9 else "ABK") if i == 0 else ("BF" if icd9 else "ABF"), c])
+                   for i, c in enumerate(dx)]
     segs.append(hi)
     rnpi = spec.get("rendering_npi", "1245319599")
     if rnpi:
@@ -112,6 +117,9 @@ def claim_segments(spec: Mapping[str, Any], index: int = 1, component: str = ":"
         code = str(ln["code"]).strip().upper()
         mods = [str(m).strip().upper() for m in (ln.get("modifiers") or [])][:4]
         proc = component.join([str(ln.get("qualifier", "HC")), code, *mods])
+        if ln.get("description"):                                   # SV101-7
+            proc = component.join([str(ln.get("qualifier", "HC")), code, *(mods + [""] * (4 - len(mods))),
+                                   str(ln["description"])])
         pointers = ln.get("pointers")
         if pointers is None:
             pointers = [1]
@@ -124,7 +132,7 @@ def claim_segments(spec: Mapping[str, Any], index: int = 1, component: str = ":"
         segs.append(sv1)
         segs.append(["DTP", "472", "D8", _d8(_date(ln.get("date", dos)))])
         if ln.get("ndc"):
-            segs.append(["LIN", "", "N4", str(ln["ndc"])])
+            segs.append(["LIN", "", str(ln.get("ndc_qualifier", "N4")), str(ln["ndc"])])
             ctp = ln.get("ctp") or {"quantity": 1, "unit": "UN"}
             segs.append(["CTP", "", "", "", _number(ctp.get("quantity", 1)), str(ctp.get("unit", "UN"))])
         if ln.get("rendering_npi"):
