@@ -94,11 +94,20 @@ class ClaimContext:
         return out
 
     def line_date(self, line: ServiceLine) -> date | None:
-        return line.service_date or self.claim.date("431") or self.claim.date("472")
+        return line.service_date or self._claim_date
+
+    @cached_property
+    def _claim_date(self) -> date | None:
+        return self.claim.date("431") or self.claim.date("472")
+
+    @cached_property
+    def diagnosis_codes(self) -> list[str]:
+        """The claim's dotted ICD-10-CM codes (computed once)."""
+        return self.claim.diagnosis_codes
 
     def line_diagnoses(self, line: ServiceLine) -> list[str]:
         """Dotted ICD-10-CM codes the line points at (SV107 pointers), in pointer order."""
-        dx = self.claim.diagnosis_codes
+        dx = self.diagnosis_codes
         return [dx[p - 1] for p in line.pointers if 0 < p <= len(dx)]
 
     def units(self, line: ServiceLine) -> int:
@@ -123,6 +132,8 @@ class Rule:
     severity: ClassVar[Severity] = "error"
     carc: ClassVar[str | None] = None
     family: ClassVar[str] = ""
+    # Optional fast path: when set, the rule only runs on claims billing at least one of these codes.
+    triggers: ClassVar[frozenset[str] | None] = None
 
     def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         raise NotImplementedError
@@ -240,7 +251,11 @@ class Scrubber:
             findings.append(ScrubFinding(rule="X12", severity="error", claim_id=claim.claim_id,
                                          message=f"segment {p.segment_number} {p.element}: {p.message}",
                                          carc="16"))
+        codes = ctx.codes
         for rule in self.rules:
+            trig = rule.triggers
+            if trig is not None and trig.isdisjoint(codes):
+                continue
             findings.extend(rule.check(ctx))
         return ClaimResult(claim, findings)
 

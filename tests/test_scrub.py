@@ -26,10 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 MANIFEST = SAMPLES / "manifest.yaml"
 TODAY = date(2026, 11, 23)
-# Claims where samples/manifest.yaml and the brief/domain disagree (reported to the lead):
-# C44.519 (trunk) with 17311 - deep-structure involvement makes any site 17311, so the scrubber
-# warns instead of holding (coding-reference.md §1.7, §4).
-KNOWN_DISAGREEMENTS = {"P2-260034": "MOH004"}
+# Claims where samples/manifest.yaml and the brief/domain disagree: claim id -> the rule that must
+# report it as a warning instead (none at present; e.g. 17311 with a trunk diagnosis would be one).
+KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 
 def _drug_tables() -> Any:

@@ -37,6 +37,7 @@ class OneBiopsyPrimary(Rule):
     """
 
     id = "BX001"
+    triggers = frozenset(BIOPSY_PRIMARY)
     name = "one-biopsy-primary"
     family = "BX"
     severity = "error"
@@ -86,6 +87,7 @@ class BiopsyAddOnTechnique(Rule):
     """
 
     id = "BX002"
+    triggers = frozenset({"11103", "11105", "11107"})
     name = "biopsy-add-on-technique"
     family = "BX"
     severity = "error"

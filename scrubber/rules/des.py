@@ -9,6 +9,8 @@ from scrubber.rules._common import all_known_and_none_in, date_groups, dx_famili
 
 _PREMALIGNANT = frozenset({"17000", "17003", "17004"})
 _BENIGN = frozenset({"17110", "17111"})
+_MALIGNANT_DESTRUCTION = frozenset({f"17{n}" for n in (260, 261, 262, 263, 264, 266, 270, 271, 272, 273, 274, 276,
+                                                          280, 281, 282, 283, 284, 286)})
 
 
 @register
@@ -34,6 +36,7 @@ class PremalignantFirstLesion(Rule):
     """
 
     id = "DES001"
+    triggers = frozenset({"17000"})
     name = "17000-one-unit"
     family = "DES"
     severity = "error"
@@ -75,6 +78,7 @@ class PremalignantAddOn(Rule):
     """
 
     id = "DES002"
+    triggers = frozenset({"17003"})
     name = "17003-needs-17000"
     family = "DES"
     severity = "error"
@@ -119,6 +123,7 @@ class PremalignantFifteenAlone(Rule):
     """
 
     id = "DES003"
+    triggers = frozenset({"17004"})
     name = "17004-alone"
     family = "DES"
     severity = "error"
@@ -164,6 +169,7 @@ class BenignDestructionOnce(Rule):
     """
 
     id = "DES004"
+    triggers = _BENIGN
     name = "17110-17111-once"
     family = "DES"
     severity = "error"
@@ -213,6 +219,7 @@ class PremalignantDiagnosis(Rule):
     """
 
     id = "DES005"
+    triggers = _PREMALIGNANT
     name = "premalignant-destruction-diagnosis"
     family = "DES"
     severity = "error"
@@ -257,6 +264,7 @@ class BenignDestructionDiagnosis(Rule):
     """
 
     id = "DES006"
+    triggers = _BENIGN
     name = "benign-destruction-diagnosis"
     family = "DES"
     severity = "error"
@@ -301,6 +309,7 @@ class MalignantDestructionDiagnosis(Rule):
     """
 
     id = "DES007"
+    triggers = _MALIGNANT_DESTRUCTION
     name = "malignant-destruction-diagnosis"
     family = "DES"
     severity = "error"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
-from scrubber.rules._common import date_groups, is_office_em
+from scrubber.rules._common import OFFICE_EM, date_groups, is_office_em
 
 _MINOR = frozenset({"000", "010"})
 
@@ -41,6 +41,7 @@ class EMWithMinorProcedure(Rule):
     """
 
     id = "EM001"
+    triggers = OFFICE_EM
     name = "em-with-procedure-needs-25"
     family = "EM"
     severity = "error"
@@ -104,6 +105,7 @@ class Modifier57OnlyMajor(Rule):
     """
 
     id = "EM002"
+    triggers = OFFICE_EM
     name = "modifier-57-only-090"
     family = "EM"
     severity = "error"
@@ -150,6 +152,7 @@ class TwoOfficeEM(Rule):
     """
 
     id = "EM003"
+    triggers = OFFICE_EM
     name = "two-office-em"
     family = "EM"
     severity = "error"
@@ -196,6 +199,7 @@ class NurseVisitWithInjection(Rule):
     """
 
     id = "EM004"
+    triggers = frozenset({"99211"})
     name = "99211-with-injection"
     family = "EM"
     severity = "error"

@@ -10,6 +10,13 @@ from scrubber.rules._common import all_known_and_none_in, dx_families
 _GROUP_NAME = {"A": "trunk/arms/legs", "B": "scalp/neck/hands/feet/genitalia",
                "C": "face/ears/eyelids/nose/lips/mucous membrane", "LIMB": "upper/lower limb"}
 _SITE_FAMILIES = frozenset({"shave", "excision_benign", "excision_malignant", "destruction_malignant"})
+_SIZES6 = ("0", "1", "2", "3", "4", "6")
+_BENIGN_EXCISION = frozenset(f"11{g}{s}" for g in ("40", "42", "44") for s in _SIZES6)
+_MALIGNANT_EXCISION = frozenset(f"11{g}{s}" for g in ("60", "62", "64") for s in _SIZES6)
+_SHAVES = frozenset({"11300", "11301", "11302", "11303", "11305", "11306", "11307", "11308", "11310", "11311",
+                     "11312", "11313"})
+_SITE_CODES = _BENIGN_EXCISION | _MALIGNANT_EXCISION | _SHAVES | frozenset(
+    f"17{g}{s}" for g in ("26", "27", "28") for s in _SIZES6)
 
 
 @register
@@ -36,6 +43,7 @@ class BenignExcisionDiagnosis(Rule):
     """
 
     id = "EXC001"
+    triggers = _BENIGN_EXCISION
     name = "benign-excision-diagnosis"
     family = "EXC"
     severity = "error"
@@ -81,6 +89,7 @@ class MalignantExcisionDiagnosis(Rule):
     """
 
     id = "EXC002"
+    triggers = _MALIGNANT_EXCISION
     name = "malignant-excision-diagnosis"
     family = "EXC"
     severity = "error"
@@ -130,6 +139,7 @@ class SiteGroupVsDiagnosis(Rule):
     """
 
     id = "EXC003"
+    triggers = _SITE_CODES
     name = "site-group-vs-diagnosis"
     family = "EXC"
     severity = "error"

@@ -54,6 +54,7 @@ class MohsWithPathology(Rule):
     """
 
     id = "MOH001"
+    triggers = MOHS_PRIMARY
     name = "mohs-with-pathology"
     family = "MOH"
     severity = "error"
@@ -100,6 +101,7 @@ class MohsWithSameLesionProcedure(Rule):
     """
 
     id = "MOH002"
+    triggers = MOHS_PRIMARY
     name = "mohs-with-same-lesion-procedure"
     family = "MOH"
     severity = "error"
@@ -145,6 +147,7 @@ class MohsAddOnChain(Rule):
     """
 
     id = "MOH003"
+    triggers = frozenset({"17312", "17314", "17315"})
     name = "mohs-add-on-chain"
     family = "MOH"
     severity = "error"
@@ -191,6 +194,7 @@ class MohsSiteVsDiagnosis(Rule):
     """
 
     id = "MOH004"
+    triggers = MOHS_PRIMARY
     name = "mohs-site-vs-diagnosis"
     family = "MOH"
     severity = "error"
@@ -243,6 +247,7 @@ class MohsDiagnosis(Rule):
     """
 
     id = "MOH005"
+    triggers = MOHS_PRIMARY
     name = "mohs-diagnosis"
     family = "MOH"
     severity = "error"
