@@ -1001,7 +1001,7 @@ MANIFEST_HEADER = """\
 """
 
 
-def generate_all(target: Path) -> dict[str, bytes]:
+def generate_all() -> dict[str, bytes]:
     """Build every sample file; returns {relative path: bytes} (nothing written)."""
     files: dict[str, bytes] = {}
     built, by_id = build_samples()
@@ -1474,7 +1474,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                       claims_per_transaction=args.claims_per_st)
         print(f"wrote {n} claims to {args.out}", file=sys.stderr)
         return 0
-    files = generate_all(args.dir)
+    files = generate_all()
     differ = []
     for rel, data in sorted(files.items()):
         path = args.dir / rel
