@@ -595,7 +595,7 @@ class Style:
 @dataclass
 class TxPlan:
     practice: str
-    claims: list[tuple[str, str]]   # (scenario key, payer key)
+    claims: list[tuple[str, ...]]   # (scenario key, payer key[, ISO date of service])
 
 
 @dataclass
@@ -623,7 +623,7 @@ PLAN: list[FilePlan] = [
             ("em-new-acne", "CI"), ("err-99201", "CI"), ("ustekinumab-sc", "CI"), ("err-j0222-dupilumab", "CI"),
             ("err-addon-alone", "CI"), ("goeckerman-96910", "CI"), ("err-bad-npi", "CI"),
             ("ustekinumab-sc+em25", "CI"), ("err-future-dos", "CI"), ("err-96401-biologic", "CI"),
-            ("em-new25+warts", "CI"), ("isk-17111", "CI"), ("err-99211-96372", "CI"),
+            ("em-new25+warts", "CI"), ("isk-17111", "CI", "2026-07-20"), ("err-99211-96372", "CI"),
             ("err-11107-wrong-primary", "CI"),
         ]),
         TxPlan("P2", [
@@ -666,10 +666,18 @@ PLAN: list[FilePlan] = [
 # ------------------------------------------------------------------------------------------
 
 
-def _weekday_2026(rng: random.Random, start: date = date(2026, 1, 5), end: date = date(2026, 11, 13)) -> date:
-    span = (end - start).days
+# How long before the batch date a service may be, by payer: commercial plans file within their
+# 180-day default (config/payers.yaml), Medicaid and Medicare within a year - all in 2026.
+DOS_WINDOW_DAYS = {"CI": 150, "BL": 150, "MC": 300, "MB": 320}
+
+
+def service_date(rng: random.Random, payer: str, file_date: date) -> date:
+    """A weekday in 2026, 5 to DOS_WINDOW_DAYS[payer] days before the batch date."""
+    latest = file_date - timedelta(days=5)
+    earliest = max(date(2026, 1, 5), file_date - timedelta(days=DOS_WINDOW_DAYS[payer]))
+    span = (latest - earliest).days
     while True:
-        d = start + timedelta(days=rng.randint(0, span))
+        d = earliest + timedelta(days=rng.randint(0, span))
         if d.weekday() < 5:
             return d
 
@@ -684,7 +692,7 @@ def member_id_for(rng: random.Random, payer: Payer) -> str:
 
 
 def build_claim(rng: random.Random, claim_id: str, scenario: Scenario, payer: Payer, practice: Practice,
-                dos: date | None = None) -> ClaimSpec:
+                dos: date | None = None, file_date: date = date(2026, 11, 20)) -> ClaimSpec:
     state = practice.address.state
     renderers = practice.renderers
     if scenario.mohs:
@@ -710,7 +718,7 @@ def build_claim(rng: random.Random, claim_id: str, scenario: Scenario, payer: Pa
         subscriber = make_person(rng, state, min_age=low, max_age=64, member_id=member)
         patient = None
         rel = ""
-    when = scenario.dos or dos or _weekday_2026(rng)
+    when = scenario.dos or dos or service_date(rng, payer.key, file_date)
     lines = list(scenario.lines)
     group = "" if payer.key in ("MB", "MC") else f"GRP{rng.randint(10000, 99999)}"
     auth = f"PA{rng.randint(1000000, 9999999)}" if scenario.prior_auth and payer.key != "MB" else ""
@@ -730,10 +738,11 @@ def build_samples() -> tuple[list[tuple[FilePlan, list[list[list[ClaimSpec]]]]],
             for tx in interchange:
                 practice = PRACTICES[tx.practice]
                 claims: list[ClaimSpec] = []
-                for key, payer_key in tx.claims:
+                for key, payer_key, *fixed in tx.claims:
                     counters[tx.practice] = counters.get(tx.practice, 0) + 1
                     cid = f"{tx.practice}-26{counters[tx.practice]:04d}"
-                    spec = build_claim(rng, cid, SCENARIOS[key], PAYERS[payer_key], practice)
+                    dos = date.fromisoformat(fixed[0]) if fixed else None
+                    spec = build_claim(rng, cid, SCENARIOS[key], PAYERS[payer_key], practice, dos, plan.file_date)
                     claims.append(spec)
                     by_id[cid] = spec
                 tx_list.append(claims)
@@ -1137,7 +1146,8 @@ REMIT_PLAN: list[tuple[str, Style, list[RemitPlan]]] = [
             A("em-new25+warts", "CI", deny=Deny("CO", "4", line=1),
               note="payer rejects modifier 25 on the new-patient visit; destruction paid"),
             A("isk-17111", "CI", kind="denied", deny=Deny("CO", "29"),
-              note="payer filing limit 90 days from the date of service"),
+              note="this payer's filing limit is 90 days from the date of service (the default commercial "
+                   "profile allows 180, so the scrubber passes it)"),
         ]),
         RemitPlan("bl-p2", Style(), "BL", "P2", "commercial-ci-bl.837", [
             A("shave-trunk", "BL", kind="denied", deny=Deny("CO", "96", ("N383",)),
@@ -1544,7 +1554,7 @@ def write_big(out: Path, n: int, *, seed: int = SEED, held_rate: float = 0.03,
             scenario = rng.choice(HELD) if rng.random() < held_rate else rng.choice(CLEAN)
             payer = PAYERS[rng.choice(scenario.payers.split())]
             written += 1
-            spec = build_claim(rng, f"BX{written:08d}", scenario, payer, practice)
+            spec = build_claim(rng, f"BX{written:08d}", scenario, payer, practice, None, file_date)
             wr.claim(spec)
             practice_left -= 1
             in_tx += 1
