@@ -8,18 +8,16 @@ from typing import ClassVar
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 from scrubber.rules._common import (
-    MOHS_ALL,
     MOHS_PRIMARY,
     all_known_and_none_in,
     date_groups,
     distinct_pair,
     dx_families,
-    has_distinct,
 )
 
-_PATHOLOGY = frozenset({"88300", "88302", "88304", "88305", "88307", "88309", "88312", "88313", "88314",
-                        "88331", "88332", "88341", "88342"})
-_SAME_LESION = frozenset({"excision_benign", "excision_malignant", "destruction_malignant", "shave"})
+_PATHOLOGY = frozenset({"88300", "88302", "88304", "88305", "88307", "88309", "88311", "88312", "88313", "88314",
+                        "88331", "88332", "88342"})
+_SAME_LESION = frozenset({"excision_benign", "excision_malignant", "destruction_malignant"})
 _BIOPSY = frozenset({"11102", "11104", "11106"})
 
 
@@ -32,8 +30,9 @@ class MohsWithPathology(Rule):
     """Mohs surgery billed with surgical pathology by the same provider on the same date.
 
     ## What it checks
-    On a date with a Mohs code (17311-17315), a pathology line (88300-88309, 88312-88314,
-    88331/88332, 88341/88342) by the same rendering provider needs a distinct modifier (59/XS ...):
+    On a date with 17311 or 17313, a pathology line that the NCCI table pairs with that Mohs code
+    (88300-88309, 88311-88314, 88331/88332, 88342) by the same rendering provider needs a distinct
+    modifier (59/XS ... on either line):
     the only accepted case is a separate diagnostic biopsy with frozen section when there is no
     prior pathology.  Lines of another rendering provider (e.g. a dermatopathologist) are ignored.
 
@@ -61,28 +60,33 @@ class MohsWithPathology(Rule):
     carc = "97"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        for _d, lines, codes in date_groups(ctx):
-            if MOHS_PRIMARY.isdisjoint(codes) or _PATHOLOGY.isdisjoint(codes):
+        ptp = ctx.tables.ptp_edit
+        for dos, lines, codes in date_groups(ctx):
+            if _PATHOLOGY.isdisjoint(codes):
                 continue
-            mohs = [ln for ln in lines if ln.code in MOHS_ALL]
-            npis = {_npi(ctx, m) for m in mohs}
+            mohs = [ln for ln in lines if ln.code in MOHS_PRIMARY]
             for ln in lines:
-                if ln.code in _PATHOLOGY and not has_distinct(ln) and _npi(ctx, ln) in npis:
+                if ln.code not in _PATHOLOGY:
+                    continue
+                bad = [m for m in mohs if ptp(m.code, ln.code, dos) is not None and _npi(ctx, m) == _npi(ctx, ln)
+                       and not distinct_pair(m, ln)]
+                if bad:
                     yield self.finding(
-                        ctx, f"{ln.code} (surgical pathology) billed with Mohs {mohs[0].code} by the same provider; "
-                        "Mohs includes the pathology of its sections", line=ln, lines=[ln, *mohs],
+                        ctx, f"{ln.code} (surgical pathology) billed with Mohs {bad[0].code} by the same provider; "
+                        "Mohs includes the pathology of its sections", line=ln, lines=[ln, *bad],
                         correct=f"drop {ln.code}; only a separate diagnostic biopsy/frozen section takes 59/XS")
 
 
 @register
 class MohsWithSameLesionProcedure(Rule):
-    """Mohs surgery with an excision, biopsy, shave or malignant destruction on the same date and no distinct modifier.
+    """Mohs surgery with an excision, biopsy or malignant destruction on the same date and no distinct modifier.
 
     ## What it checks
-    On a date with 17311 or 17313, a line for an excision (11400-11646), a primary biopsy
-    (11102/11104/11106), a shave removal (11300-11313) or a malignant destruction (17260-17286) must
+    On a date with 17311 or 17313, a line for an excision, a primary biopsy (11102/11104/11106) or a
+    malignant destruction that the NCCI table pairs with that Mohs code (17311: 11420-11446,
+    11600-11646, 172xx; 17313: 11400-11406, 11600-11646, 172xx) by the same rendering provider must
     carry a distinct-procedure modifier (59/XS/XE/XU/XP) or a differing anatomic modifier (on
-    either line).  Repairs, flaps and grafts are never flagged (separately reportable after Mohs).
+    either line).  Repairs, flaps, grafts and shaves are never flagged (no NCCI edit).
 
     ## Why it is denied
     Excision, destruction or biopsy of the lesion treated by Mohs is part of the Mohs procedure
@@ -109,18 +113,19 @@ class MohsWithSameLesionProcedure(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         fam = ctx.tables.family
-        for _d, lines, codes in date_groups(ctx):
-            if MOHS_PRIMARY.isdisjoint(codes):
-                continue
+        ptp = ctx.tables.ptp_edit
+        for dos, lines, _codes in date_groups(ctx):
             mohs = [ln for ln in lines if ln.code in MOHS_PRIMARY]
             for ln in lines:
-                if ln.code in _BIOPSY or fam(ln.code) in _SAME_LESION:
-                    bad = [m for m in mohs if not distinct_pair(m, ln)]
-                    if bad:
-                        yield self.finding(
-                            ctx, f"{ln.code} billed with Mohs {bad[0].code} on the same date without a distinct "
-                            "modifier; it is included when done on the Mohs lesion", line=ln, lines=[ln, *bad],
-                            correct=f"drop {ln.code}, or {ln.code}-XS (59) if it treated a separate lesion")
+                if ln.code not in _BIOPSY and fam(ln.code) not in _SAME_LESION:
+                    continue
+                bad = [m for m in mohs if ptp(m.code, ln.code, dos) is not None and _npi(ctx, m) == _npi(ctx, ln)
+                       and not distinct_pair(m, ln)]
+                if bad:
+                    yield self.finding(
+                        ctx, f"{ln.code} billed with Mohs {bad[0].code} on the same date without a distinct "
+                        "modifier; it is included when done on the Mohs lesion", line=ln, lines=[ln, *bad],
+                        correct=f"drop {ln.code}, or {ln.code}-XS (59) if it treated a separate lesion")
 
 
 @register

@@ -9,8 +9,14 @@ from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 from scrubber.rules._common import date_groups, distinct_pair, is_em
 
 
-def _bypassed(col1: ServiceLine, col2: ServiceLine) -> bool:
-    if distinct_pair(col1, col2):
+def _other_provider(ctx: ClaimContext, a: ServiceLine, b: ServiceLine) -> bool:
+    """PTP edits apply to one provider: lines of different rendering providers are not paired."""
+    default = ctx.claim.rendering_npi
+    return (a.rendering_npi or default) != (b.rendering_npi or default)
+
+
+def _bypassed(ctx: ClaimContext, col1: ServiceLine, col2: ServiceLine) -> bool:
+    if distinct_pair(col1, col2) or _other_provider(ctx, col1, col2):
         return True
     # 25 (or 57) on a column-two E/M is the NCCI-associated modifier for E/M edits
     return is_em(col2.code) and ("25" in col2.modifiers or "57" in col2.modifiers)
@@ -26,7 +32,8 @@ class PTPEdit(Rule):
     is an error unless an NCCI-associated modifier separates the two lines — 59, XE, XS, XP or XU
     on **either** line (CMS asks for it on the column-two code; either is accepted to avoid holding
     a correctly documented claim), 24/27/58/78/79/91, differing anatomic modifiers (LT/RT, F*, T*,
-    E*), or 25/57 on a column-two E/M.  Indicator 9 means the edit does not apply.
+    E*), or 25/57 on a column-two E/M.  Indicator 9 means the edit does not apply.  Lines of
+    different rendering providers (2420A) are not paired: PTP edits apply to one provider.
 
     ## Why it is denied
     The column-two code is denied as bundled into or mutually exclusive with the column-one code.
@@ -69,12 +76,15 @@ class PTPEdit(Rule):
                     l1 = [ln for ln in lines if ln.code == c1]
                     l2 = [ln for ln in lines if ln.code == c2]
                     if edit.modifier_indicator == 0:
+                        l2 = [b for b in l2 if any(not _other_provider(ctx, a, b) for a in l1)]
+                        if not l2:
+                            continue
                         yield self.finding(
                             ctx, f"NCCI edit {c1}/{c2} (modifier indicator 0): {c2} is not payable with {c1} on "
                             "the same date; no modifier bypasses it", line=l2[0], lines=[*l2, *l1],
                             correct=f"drop {c2} (or report the single code that describes the service)")
                         continue
-                    bad = [b for b in l2 if any(not _bypassed(a, b) for a in l1)]
+                    bad = [b for b in l2 if any(not _bypassed(ctx, a, b) for a in l1)]
                     if bad:
                         carc = "97" if is_em(c2) else self.carc
                         hint = (f"{c2}-25 if significant and separately identifiable" if is_em(c2)
