@@ -312,8 +312,10 @@ def deliver_one(engine: Engine, t: Transport, submission_id: int, report: Delive
                 report.recovered.append(submission_id)
                 return
             if part is None:
-                # The complete part was renamed before the crash and the clearinghouse has already
-                # taken the file away: it was delivered.
+                # The complete part was renamed before the interruption and the clearinghouse has
+                # already taken the file away: it was delivered.  (Only if the folder itself is
+                # there: a missing or unmounted folder raises here instead of hiding the part.)
+                t.list_dir(d)
                 ledger.mark_sent(engine, submission_id)
                 report.sent.append(submission_id)
                 report.recovered.append(submission_id)
