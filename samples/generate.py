@@ -530,9 +530,9 @@ HELD: list[Scenario] = [
     Scenario("err-future-dos", "CI", ("L70.0",), (L("99213"),), (
         P("future_dos", "date of service is after the claim was created (future date)", "", 1),),
              dos=date(2027, 2, 16)),
-    Scenario("err-96401-biologic", "CI", ("L40.0",), (L("96401"), drug_line("J3357", 45)), (
-        P("wrong_admin_code", "96401 (chemotherapy administration) used for a non-chemotherapy biologic "
-          "injection; SC biologic administration is 96372", "E23", 1),), prior_auth=True),
+    Scenario("err-96401-steroid", "CI", ("L20.9",), (L("96401"), drug_line("J3301", 4)), (
+        P("wrong_admin_code", "96401 (chemotherapy administration, non-hormonal anti-neoplastic) used for an "
+          "intramuscular triamcinolone injection; a therapeutic SC/IM injection is 96372", "E23", 1),)),
     Scenario("err-57-minor", "BL", ("C44.319",), (L("99214", mods="57"), L("11643"), L("13131")), (
         P("modifier_57_invalid", "modifier 57 on an E/M with a 010-day excision; 57 is for 090-day "
           "procedures, a significant separate E/M uses 25", "E16", 1),)),
@@ -622,7 +622,7 @@ PLAN: list[FilePlan] = [
             ("bx-punch-2", "CI"), ("err-17110+17111", "CI"), ("exc-benign-trunk+int", "CI"),
             ("em-new-acne", "CI"), ("err-99201", "CI"), ("ustekinumab-sc", "CI"), ("err-j0222-dupilumab", "CI"),
             ("err-addon-alone", "CI"), ("goeckerman-96910", "CI"), ("err-bad-npi", "CI"),
-            ("ustekinumab-sc+em25", "CI"), ("err-future-dos", "CI"), ("err-96401-biologic", "CI"),
+            ("ustekinumab-sc+em25", "CI"), ("err-future-dos", "CI"), ("err-96401-steroid", "CI"),
             ("em-new25+warts", "CI"), ("isk-17111", "CI", "2026-07-20"), ("err-99211-96372", "CI"),
             ("err-11107-wrong-primary", "CI"),
         ]),
