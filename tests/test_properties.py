@@ -14,7 +14,7 @@ from x12util import ClaimSpec, LineSpec, build_837
 from edi.errors import X12Error
 from edi.reader import SegmentReader
 from edi.validate import validate_bytes
-from edi.x837 import Parser837, dotted_icd, write_events
+from edi.x837 import Claim, Parser837, dotted_icd, write_events
 
 MINIMAL = (Path(__file__).resolve().parent / "data/minimal.837").read_bytes()
 
@@ -71,10 +71,10 @@ def claims(draw: st.DrawFn) -> ClaimSpec:
 @given(specs=st.lists(claims(), min_size=1, max_size=4), delims=st.sampled_from(DELIMITERS),
        transactions=st.integers(1, 2))
 def test_generated_claims_round_trip(specs: list[ClaimSpec], delims: dict[str, str], transactions: int) -> None:
-    data = build_837(specs, transactions=transactions, **delims)
+    data = build_837(specs, transactions=transactions, **delims)  # type: ignore[arg-type]
     parser = Parser837(data, "gen.837")
     events = list(parser.events())
-    got = [e for e in events if type(e).__name__ == "Claim"]
+    got = [e for e in events if isinstance(e, Claim)]
     assert len(got) == len(specs) * transactions
     assert parser.findings == []
     for spec, claim in zip(specs * transactions, got, strict=True):
@@ -103,7 +103,7 @@ def test_generated_claims_round_trip(specs: list[ClaimSpec], delims: dict[str, s
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(specs=st.lists(claims(), min_size=1, max_size=3), delims=st.sampled_from(DELIMITERS))
 def test_generated_claims_validate_clean(specs: list[ClaimSpec], delims: dict[str, str]) -> None:
-    result = validate_bytes(build_837(specs, **delims), "gen.837")
+    result = validate_bytes(build_837(specs, **delims), "gen.837")  # type: ignore[arg-type]
     assert result.valid, [f.format() for f in result.findings]
     assert result.claims == len(specs)
 

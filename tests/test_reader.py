@@ -151,7 +151,7 @@ def test_envelope_findings(old: bytes, new: bytes, element: str, sid: str) -> No
     segs = list(reader)
     assert len(reader.findings) == 1
     f = reader.findings[0]
-    assert (f.element, f.segment_id) == (element, sid)
+    assert (f.element, f.segment_id) == (element, sid) and f.segment_number is not None
     assert segs[f.segment_number - 1].id == sid          # numbered in the file
 
 

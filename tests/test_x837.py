@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from x12util import ClaimSpec, LineSpec, build_837
@@ -27,7 +28,7 @@ CLAIMS = [
               lines=[LineSpec(code="11102", modifiers=["59", "XS"], pointers=[1, 2])], diagnoses=["D485", "L821"]),
 ]
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "tilde-newline": {},
     "tilde-crlf": {"newline": "\r\n"},
     "no-newline": {"newline": ""},
