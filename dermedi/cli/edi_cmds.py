@@ -100,7 +100,7 @@ def _ack_path(ack: Path, inputs: list[Path], one: Path) -> Path:
 
 @app.command("validate")
 def validate_cmd(
-    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="837P or 835 files.")],
+    files: Annotated[list[Path], typer.Argument(metavar="FILE", help="837P or 835 files.")],
     ack: Annotated[Path | None, typer.Option(
         "--ack", metavar="PATH",
         help="Write the 999 of each 837P input (0600). One input: PATH is the file. Several "
