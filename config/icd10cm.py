@@ -12,6 +12,7 @@ process; lookups are set accesses.
 from __future__ import annotations
 
 import importlib.util
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -39,6 +40,7 @@ class Icd10CM:
     billable: frozenset[str]        # undotted leaf codes
     headers: frozenset[str]         # undotted categories/subcategories with children
     categories: frozenset[str]      # 3-character categories
+    ordered: tuple[str, ...] = ()   # billable codes, sorted (prefix searches)
     version: str = VERSION
 
     def status(self, code: str) -> IcdStatus:
@@ -63,7 +65,12 @@ class Icd10CM:
     def children_hint(self, code: str, limit: int = 4) -> list[str]:
         """A few billable codes under a header (for messages); sorted, dotted."""
         c = undotted(code)
-        out = sorted(x for x in self.billable if x.startswith(c))[:limit] if c in self.headers else []
+        out: list[str] = []
+        if c in self.headers:
+            i = bisect_left(self.ordered, c)
+            while i < len(self.ordered) and len(out) < limit and self.ordered[i].startswith(c):
+                out.append(self.ordered[i])
+                i += 1
         return [x if len(x) <= 3 else f"{x[:3]}.{x[3:]}" for x in out]
 
 
@@ -89,5 +96,6 @@ def load_icd10cm(path: str | None = None) -> Icd10CM:
             if c and "-" not in c and not c.isdigit():      # skip chapters (1..22) and blocks (A00-A09)
                 codes.add(c.replace(".", ""))
     parents = {c[:n] for c in codes for n in range(3, len(c)) if c[:n] in codes}
-    return Icd10CM(billable=frozenset(codes - parents), headers=frozenset(parents),
-                   categories=frozenset(c for c in codes if len(c) == 3))
+    billable = codes - parents
+    return Icd10CM(billable=frozenset(billable), headers=frozenset(parents),
+                   categories=frozenset(c for c in codes if len(c) == 3), ordered=tuple(sorted(billable)))
