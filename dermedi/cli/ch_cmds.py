@@ -25,7 +25,8 @@ app.add_typer(scheduler_app, name="scheduler")
 
 
 def _logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+    """Quiet by default (the command prints its own summary and ONE error line); -v logs each step."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.CRITICAL, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
