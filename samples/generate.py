@@ -819,6 +819,9 @@ def subscriber_segments(spec: ClaimSpec) -> tuple[list[Seg], list[Seg] | None]:
     return b, c2
 
 
+FLUSH_CHARS = 1 << 18   # write to the file once this many characters are buffered
+
+
 class SegmentWriter:
     """Render segments with one style and stream them to a binary file; counts per ST."""
 
@@ -836,7 +839,7 @@ class SegmentWriter:
         self.buf.append(text)
         self.size += len(text)
         self.st_count += 1
-        if self.size > 1 << 18:
+        if self.size > FLUSH_CHARS:
             self.flush()
 
     def flush(self) -> None:

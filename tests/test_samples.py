@@ -524,3 +524,23 @@ def test_provider_identifiers_are_well_formed() -> None:
             assert qual == "EI" and ein.is_valid(tin)
             assert luhn.is_valid("80840" + claim.billing_npi)
             assert len(claim.billing.find("N4").get(3)) == 9  # type: ignore[union-attr]
+
+
+def test_big_mode_memory_does_not_grow_with_claims(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streaming: peak traced memory for 2000 claims is about that for 200 (not 10x)."""
+    import tracemalloc
+
+    monkeypatch.setattr(gen, "FLUSH_CHARS", 16 * 1024)   # both runs flush many times
+
+    def peak(n: int) -> int:
+        gen.write_big(tmp_path / f"m{n}.837", 10, seed=1)   # warm caches first
+        tracemalloc.start()
+        try:
+            gen.write_big(tmp_path / f"m{n}.837", n, seed=1)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small, large = peak(200), peak(2000)
+    assert (tmp_path / "m2000.837").stat().st_size > 8 * (tmp_path / "m200.837").stat().st_size
+    assert large < 1.5 * small + 64 * 1024, (small, large)
