@@ -120,15 +120,15 @@ def test_unknown_host_refused(env: Env, tmp_path: Path) -> None:
     assert env.known_hosts.read_text().count("\n") == 1  # never auto-added
 
 
-def test_key_not_authorized(env: Env) -> None:
+def test_key_not_authorized(env: Env, tmp_path: Path) -> None:
     profile = env.profile.model_copy(update={"key_file": str(env.keys.stranger)})
-    factory = Counting()
-    prepare_and = None
-    with pytest.raises(AuthError):
+    with pytest.raises(AuthError, match="authorized_keys"):
         SFTPTransport(profile).connect()
+    prepare(env.engine, env.settings, profile, make_837(tmp_path / "b.837", ["A1"]))
+    factory = Counting()
     rep = deliver_pending(env.engine, profile, sleep=no_sleep, transport_factory=factory)
-    assert rep.error is None and factory.calls == 0  # nothing pending: no connection at all
-    assert prepare_and is None
+    assert isinstance(rep.error, AuthError) and factory.calls == 1  # never retried
+    assert env.server.files() == []
 
 
 def test_group_readable_key_refused_before_connecting(env: Env, tmp_path: Path) -> None:

@@ -173,7 +173,13 @@ def status_cmd(config: ConfigOpt = None,
 @scheduler_app.command("run")
 def scheduler_run_cmd(config: ConfigOpt = None,
                       verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True) -> None:
-    """Run the scheduler in the foreground until SIGTERM/SIGINT (one per database)."""
+    """Run the scheduler in the foreground until SIGTERM/SIGINT (one per database).
+
+    Each clearinghouse with a ``schedule`` gets one job: outbox -> send, then receive.
+    Schedule syntax: ``<days> <HH:MM>[,<HH:MM>...] [<time zone>]`` with days ``daily``,
+    ``weekdays``, ``weekends`` or day names/ranges (``mon-fri``, ``mon,wed,fri``; never numbers),
+    e.g. ``mon-fri 18:00`` or ``daily 06:30,18:30 America/Chicago``.
+    """
     from clearinghouse.locks import LockBusy
     from clearinghouse.scheduler import ScheduleError, run_scheduler
 
