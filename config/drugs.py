@@ -222,11 +222,19 @@ class DrugTables:
 # ---------------------------------------------------------------------------------------------------
 # loading
 # ---------------------------------------------------------------------------------------------------
-def _rows(path: Path) -> Iterator[dict[str, str]]:
+def _rows(path: Path, *columns: str) -> Iterator[list[str]]:
+    """Rows of a shipped CSV (``#`` lines skipped), checked against the expected header."""
     if not path.exists():
         raise DrugTableError(f"drug table {path} is missing")
     with path.open(newline="", encoding="utf-8") as fh:
-        yield from csv.DictReader(line for line in fh if not line.startswith("#"))
+        reader = csv.reader(line for line in fh if not line.startswith("#"))
+        header = next(reader, None)
+        if header is None or tuple(header[:len(columns)]) != columns:
+            raise DrugTableError(f"{path}: header {header} is not {list(columns)}")
+        for row in reader:
+            if len(row) < len(columns):
+                raise DrugTableError(f"{path}: short row {row}")
+            yield row
 
 
 def _header(path: Path) -> str:
@@ -262,7 +270,8 @@ def _build(directory: Path) -> DrugTables:
     dpath = directory / DRUG_FILE
     if not dpath.exists():
         raise DrugTableError(f"drug table {dpath} is missing")
-    data = yaml.safe_load(dpath.read_text(encoding="utf-8")) or {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(dpath.read_text(encoding="utf-8"), Loader=loader) or {}  # noqa: S506 (safe loader)
     drugs = {str(k): _drug(str(k), v) for k, v in (data.get("drugs") or {}).items()}
     nonexistent = {str(k): str(v) for k, v in (data.get("nonexistent") or {}).items()}
     noc = frozenset(str(c) for c in data.get("noc_codes") or ()) | {c for c, d in drugs.items() if d.noc}
@@ -270,20 +279,18 @@ def _build(directory: Path) -> DrugTables:
     xw: dict[str, dict[str, NdcPackage]] = {}
     idx: dict[str, set[str]] = {}
     xpath = directory / CROSSWALK_FILE
-    for r in _rows(xpath):
-        h, n = r["hcpcs"], r["ndc11"]
+    for h, n, name, units, units_pkg in _rows(xpath, "hcpcs", "ndc11", "drug_name", "bill_units", "bill_units_pkg"):
         if not is_ndc11(n):
             raise DrugTableError(f"{xpath}: NDC {n!r} of {h} is not 11 digits")
-        xw.setdefault(h, {})[n] = NdcPackage(h, n, r["drug_name"], _dec(r["bill_units"], str(xpath)),
-                                             _dec(r["bill_units_pkg"], str(xpath)))
+        xw.setdefault(h, {})[n] = NdcPackage(h, n, name, _dec(units, str(xpath)), _dec(units_pkg, str(xpath)))
         idx.setdefault(n, set()).add(h)
     ppath = directory / PAYMENT_FILE
-    pay = {r["hcpcs"]: (r["dosage"], _dec(r["payment_limit"], str(ppath)) if r["payment_limit"] else None)
-           for r in _rows(ppath)}
+    pay = {r[0]: (r[1], _dec(r[2], str(ppath)) if r[2] else None)
+           for r in _rows(ppath, "hcpcs", "dosage", "payment_limit")}
     hpath = directory / HCPCS_FILE
-    current = frozenset(r["code"] for r in _rows(hpath))
+    current = frozenset(r[0] for r in _rows(hpath, "code"))
     fpath = directory / PFS_FILE
-    pfs = {r["code"]: r["status"] for r in _rows(fpath)}
+    pfs = {r[0]: r[1] for r in _rows(fpath, "code", "status")}
     if not current or not xw:
         raise DrugTableError(f"drug tables in {directory} are empty")
     return DrugTables(

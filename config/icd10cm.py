@@ -16,6 +16,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -95,7 +96,11 @@ def load_icd10cm(path: str | None = None) -> Icd10CM:
             c = line.strip()
             if c and "-" not in c and not c.isdigit():      # skip chapters (1..22) and blocks (A00-A09)
                 codes.add(c.replace(".", ""))
-    parents = {c[:n] for c in codes for n in range(3, len(c)) if c[:n] in codes}
-    billable = codes - parents
-    return Icd10CM(billable=frozenset(billable), headers=frozenset(parents),
-                   categories=frozenset(c for c in codes if len(c) == 3), ordered=tuple(sorted(billable)))
+    # Sorted, every extension of a code directly follows it: a code is a header when the next one
+    # extends it, a billable leaf otherwise.
+    ordered = sorted(codes)
+    parents = [c for c, nxt in pairwise(ordered) if nxt.startswith(c)]
+    headers = frozenset(parents)
+    billable = tuple(c for c in ordered if c not in headers)
+    return Icd10CM(billable=frozenset(billable), headers=headers,
+                   categories=frozenset(c for c in ordered if len(c) == 3), ordered=billable)
