@@ -751,8 +751,19 @@ def _validate_parallel(source: Path | bytes, name: str, tracker: _Tracker, out: 
             if not 0 < line <= len(origins):
                 continue
             number = origins[line - 1]
-            if number == 0:      # SE/GE/IEA made up by the writer: the tracker checks the source ones
-                continue
+            if number == 0:
+                # SE/GE/IEA made up by the writer.  Their own element values are recomputed (the
+                # tracker checks the source's); a segment-level finding there is pyx12 noticing
+                # at the trailer that something required is missing before it: in the source,
+                # that is reported at the segment after the last real one written.
+                if code.startswith("IK4-"):
+                    continue
+                back = line - 1
+                while back > 0 and origins[back - 1] == 0:
+                    back -= 1
+                if back == 0:
+                    continue
+                number = origins[back - 1] + 1
             out.append(Finding(number, sid, element, msg, code=code, severity=sev, file=name))
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:

@@ -134,6 +134,18 @@ def test_parallel_chunks_give_the_same_findings_as_sequential() -> None:
     assert (par.claims, par.segments) == (seq.claims, seq.segments) == (46, seq.segments)
 
 
+def test_parallel_reports_segments_missing_at_a_chunk_end() -> None:
+    data = build_837([ClaimSpec(claim_id=f"Q{i}") for i in range(6)], transactions=2)
+    parts = data.split(b"DTP*472*D8*20240910~\n")
+    out = b"".join(p + (b"" if i in (1, 3, 5, 7, 11) else b"DTP*472*D8*20240910~\n")
+                   for i, p in enumerate(parts[:-1])) + parts[-1]
+    seq = validate_bytes(out, "m.837", parallel=False)
+    assert sum("DTP" in f.message and "missing" in f.message for f in seq.findings) == 5
+    for chunk in (1, 2, 4):
+        par = validate_bytes(out, "m.837", parallel=True, workers=2, chunk_claims=chunk)
+        assert [f.format() for f in par.findings] == [f.format() for f in seq.findings]
+
+
 def test_parallel_with_interchanges_of_different_delimiters() -> None:
     a = build_837(_claims(5, 2), control="000000001")
     b = build_837(_claims(4, 3), element="|", component=">", segment="\n", newline="", control="000000002")
