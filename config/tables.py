@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from datetime import date
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -173,6 +173,11 @@ class CodeTables(BaseModel):
         return self
 
     # ---- CPT/HCPCS -------------------------------------------------------------------------------
+    @cached_property
+    def addon_codes(self) -> frozenset[str]:
+        """Every add-on code (AOC table plus codes flagged add-on)."""
+        return frozenset(self.aoc) | frozenset(c for c, i in self.codes.items() if i.add_on)
+
     def code(self, code: str) -> CodeInfo | None:
         return self.codes.get(code)
 

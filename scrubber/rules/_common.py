@@ -76,6 +76,15 @@ def date_groups(ctx: ClaimContext) -> Iterator[tuple[date | None, list[ServiceLi
     yield from cache
 
 
+def claim_modifiers(ctx: ClaimContext) -> frozenset[str]:
+    """Every modifier on the claim (computed once per claim)."""
+    mods_ = ctx.extra.get("_mods")
+    if mods_ is None:
+        mods_ = frozenset(m for ln in ctx.claim.lines for m in ln.modifiers)
+        ctx.extra["_mods"] = mods_
+    return mods_
+
+
 def dx_families(ctx: ClaimContext, line: ServiceLine) -> list[str | None]:
     fam = ctx.tables.dx_family
     return [fam(dx) for dx in ctx.line_diagnoses(line)]

@@ -40,9 +40,21 @@ def drug_lines(ctx: ClaimContext) -> list[ServiceLine]:
     """The claim's drug lines (J codes, drug-table codes, letter codes with NDCs), computed once."""
     hit = ctx.extra.get("_drug_lines")
     if hit is None:
-        is_drug = ctx.drugs.is_drug_code
-        hit = [ln for ln in ctx.lines if is_drug(ln.code)]
+        if all(c[:1].isdigit() for c in ctx.codes):            # CPT-only claim (most dermatology claims)
+            hit = []
+        else:
+            is_drug = ctx.drugs.is_drug_code
+            hit = [ln for ln in ctx.lines if is_drug(ln.code)]
         ctx.extra["_drug_lines"] = hit
+    return hit  # type: ignore[no-any-return]
+
+
+def ndc_lines(ctx: ClaimContext) -> list[ServiceLine]:
+    """The claim's lines with a 2410 LIN segment, computed once."""
+    hit = ctx.extra.get("_ndc_lines")
+    if hit is None:
+        hit = [ln for ln in ctx.lines if ln.ndc or ln.ndc_qualifier]
+        ctx.extra["_ndc_lines"] = hit
     return hit  # type: ignore[no-any-return]
 
 
@@ -125,9 +137,7 @@ class NdcFormat(Rule):
     carc = "16"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        for ln in ctx.lines:
-            if not _has_lin(ln):
-                continue
+        for ln in ndc_lines(ctx):
             if ln.ndc_qualifier != "N4":
                 yield self.finding(ctx, f"{ln.code}: LIN02 is {ln.ndc_qualifier!r}; NDCs are reported with N4",
                                    line=ln, correct="LIN**N4*<11-digit NDC>")
@@ -175,9 +185,7 @@ class NdcQuantity(Rule):
     carc = "16"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        for ln in ctx.lines:
-            if not _has_lin(ln):
-                continue
+        for ln in ndc_lines(ctx):
             has_ctp = any(s.elements[0] == "CTP" for s in ln.segments)
             if not has_ctp:
                 yield self.finding(ctx, f"{ln.code}: NDC without CTP (quantity and unit)", line=ln,
@@ -222,7 +230,7 @@ class NdcNotInCrosswalk(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         drugs = ctx.drugs
-        for ln in ctx.lines:
+        for ln in ndc_lines(ctx):
             if ln.ndc_qualifier != "N4" or not is_ndc11(ln.ndc):
                 continue
             listed = drugs.ndc_matches(ln.code, ln.ndc)

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
-from scrubber.rules._common import DISTINCT, DRUG_PREFIXES, X_MODIFIERS, is_em
+from scrubber.rules._common import DISTINCT, DRUG_PREFIXES, X_MODIFIERS, claim_modifiers, is_em
 
 _SYNTAX = re.compile(r"[0-9A-Z]{2}\Z")
 # CPT level I modifiers and the HCPCS level II modifiers a dermatology practice meets (CMS HCPCS
@@ -34,6 +34,8 @@ _HCPCS = {"AI", "AQ", "AR", "AS", "CR", "CS", "CG", "CO", "CQ", "E1", "E2", "E3"
           "PI", "PL", "PM", "PS", "PT", "QC", "QD", "QE", "QF", "QG", "QH", "QL", "QM", "QN", "QP", "QQ", "QR",
           "QS", "QT", "RD", "RE", "SD", "SF", "SG", "SH", "SJ", "SK", "SM", "SN", "SQ", "SS", "SV", "SZ"}
 KNOWN_MODIFIERS = frozenset(_CPT | _HCPCS)
+_EM_MODS = frozenset({"25", "57"})
+_DRUG_MODS = frozenset({"JW", "JZ"})
 
 
 @register
@@ -65,6 +67,8 @@ class EMOnlyModifier(Rule):
     carc = "4"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if _EM_MODS.isdisjoint(claim_modifiers(ctx)):
+            return
         for ln in ctx.lines:
             if is_em(ln.code):
                 continue
@@ -102,6 +106,8 @@ class DistinctModifierOnEM(Rule):
     carc = "4"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if DISTINCT.isdisjoint(claim_modifiers(ctx)):
+            return
         for ln in ctx.lines:
             if is_em(ln.code):
                 bad = [m for m in ln.modifiers if m in DISTINCT]
@@ -138,6 +144,9 @@ class FiftyNineWithX(Rule):
     carc = "4"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        cm = claim_modifiers(ctx)
+        if "59" not in cm or X_MODIFIERS.isdisjoint(cm):
+            return
         for ln in ctx.lines:
             if "59" in ln.modifiers and not X_MODIFIERS.isdisjoint(ln.modifiers):
                 x = "/".join(m for m in ln.modifiers if m in X_MODIFIERS)
@@ -175,6 +184,8 @@ class DrugModifierOnNonDrug(Rule):
     carc = "4"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if _DRUG_MODS.isdisjoint(claim_modifiers(ctx)):
+            return
         for ln in ctx.lines:
             if ln.code[:1] in DRUG_PREFIXES:
                 continue
@@ -212,6 +223,8 @@ class UnknownModifier(Rule):
     carc = "4"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if claim_modifiers(ctx) <= KNOWN_MODIFIERS:
+            return
         for ln in ctx.lines:
             for m in ln.modifiers:
                 if not _SYNTAX.match(m):

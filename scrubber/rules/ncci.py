@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 from scrubber.rules._common import date_groups, distinct_pair, is_em
+
+if TYPE_CHECKING:
+    from config.tables import CodeTables
+    from config.tables import PTPEdit as PTP
 
 
 def _other_provider(ctx: ClaimContext, a: ServiceLine, b: ServiceLine) -> bool:
@@ -59,37 +64,51 @@ class PTPEdit(Rule):
     severity = "error"
     carc = "236"
 
+    def __init__(self) -> None:
+        self._tables: CodeTables | None = None
+        self._memo: dict[frozenset[str], list[PTP]] = {}
+
+    def _pairs(self, tables: CodeTables, codes: frozenset[str]) -> list[PTP]:
+        """The PTP edits among a set of codes (any date), memoized per code set."""
+        if tables is not self._tables:
+            self._tables, self._memo = tables, {}
+        hit = self._memo.get(codes)
+        if hit is None:
+            ptp = tables.ptp
+            hit = [e for c1 in codes for c2 in codes if c1 != c2 and (e := ptp.get((c1, c2))) is not None]
+            if len(self._memo) > 50_000:
+                self._memo.clear()
+            self._memo[codes] = hit
+        return hit
+
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         tables = ctx.tables
         ptp_codes = tables.ptp_codes
         for dos, lines, codes in date_groups(ctx):
-            cand = [c for c in codes if c in ptp_codes]
+            cand = frozenset(c for c in codes if c in ptp_codes)
             if len(cand) < 2:
                 continue
-            for c1 in cand:
-                for c2 in cand:
-                    if c1 == c2:
+            for edit in self._pairs(tables, cand):
+                if not edit.active_on(dos) or edit.modifier_indicator == 9:
+                    continue
+                c1, c2 = edit.column1, edit.column2
+                l1 = [ln for ln in lines if ln.code == c1]
+                l2 = [ln for ln in lines if ln.code == c2]
+                if edit.modifier_indicator == 0:
+                    l2 = [b for b in l2 if any(not _other_provider(ctx, a, b) for a in l1)]
+                    if not l2:
                         continue
-                    edit = tables.ptp_edit(c1, c2, dos)
-                    if edit is None or edit.modifier_indicator == 9:
-                        continue
-                    l1 = [ln for ln in lines if ln.code == c1]
-                    l2 = [ln for ln in lines if ln.code == c2]
-                    if edit.modifier_indicator == 0:
-                        l2 = [b for b in l2 if any(not _other_provider(ctx, a, b) for a in l1)]
-                        if not l2:
-                            continue
-                        yield self.finding(
-                            ctx, f"NCCI edit {c1}/{c2} (modifier indicator 0): {c2} is not payable with {c1} on "
-                            "the same date; no modifier bypasses it", line=l2[0], lines=[*l2, *l1],
-                            correct=f"drop {c2} (or report the single code that describes the service)")
-                        continue
-                    bad = [b for b in l2 if any(not _bypassed(ctx, a, b) for a in l1)]
-                    if bad:
-                        carc = "97" if is_em(c2) else self.carc
-                        hint = (f"{c2}-25 if significant and separately identifiable" if is_em(c2)
-                                else f"{c2}-XS (or 59) if a separate lesion/site/session")
-                        yield self.finding(
-                            ctx, f"NCCI edit {c1}/{c2} (modifier indicator 1): {c2} billed with {c1} on the "
-                            "same date without an NCCI-associated modifier", line=bad[0], lines=[*bad, *l1],
-                            carc=carc, correct=f"drop {c2}, or {hint}")
+                    yield self.finding(
+                        ctx, f"NCCI edit {c1}/{c2} (modifier indicator 0): {c2} is not payable with {c1} on "
+                        "the same date; no modifier bypasses it", line=l2[0], lines=[*l2, *l1],
+                        correct=f"drop {c2} (or report the single code that describes the service)")
+                    continue
+                bad = [b for b in l2 if any(not _bypassed(ctx, a, b) for a in l1)]
+                if bad:
+                    carc = "97" if is_em(c2) else self.carc
+                    hint = (f"{c2}-25 if significant and separately identifiable" if is_em(c2)
+                            else f"{c2}-XS (or 59) if a separate lesion/site/session")
+                    yield self.finding(
+                        ctx, f"NCCI edit {c1}/{c2} (modifier indicator 1): {c2} billed with {c1} on the "
+                        "same date without an NCCI-associated modifier", line=bad[0], lines=[*bad, *l1],
+                        carc=carc, correct=f"drop {c2}, or {hint}")

@@ -45,26 +45,27 @@ class UnitsOverMUE(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         mue = ctx.tables.mue
-        for _d, lines, codes in date_groups(ctx):
-            for code in codes:
-                edit = mue.get(code)
-                if edit is None or code[:1] in ("J", "Q"):
+        for _d, lines, _codes in date_groups(ctx):
+            totals: dict[str, int] = {}
+            for ln in lines:
+                code = ln.code
+                if code in mue:
+                    u = int(ln.units) if ln.units is not None else 0
+                    totals[code] = totals.get(code, 0) + u
+                    edit = mue[code]
+                    if edit.mai == 1 and u > edit.mue_units and code[:1] not in ("J", "Q"):
+                        yield self.finding(
+                            ctx, f"{code} billed with {u} units on one line; the MUE is {edit.mue_units}",
+                            line=ln, correct=f"at most {edit.mue_units} unit(s) of {code} per line")
+            for code, total in totals.items():
+                edit = mue[code]
+                if edit.mai == 1 or total <= edit.mue_units or code[:1] in ("J", "Q"):
                     continue
                 mine = [ln for ln in lines if ln.code == code]
-                if edit.mai == 1:
-                    for ln in mine:
-                        u = ctx.units(ln)
-                        if u > edit.mue_units:
-                            yield self.finding(
-                                ctx, f"{code} billed with {u} units on one line; the MUE is {edit.mue_units}",
-                                line=ln, correct=f"at most {edit.mue_units} unit(s) of {code} per line")
-                    continue
-                total = sum(ctx.units(ln) for ln in mine)
-                if total > edit.mue_units:
-                    yield self.finding(
-                        ctx, f"{code} billed with {total} units on one date of service; the MUE is "
-                        f"{edit.mue_units} (MAI {edit.mai})", line=mine[-1], lines=mine,
-                        correct=f"at most {edit.mue_units} unit(s) of {code} per date of service")
+                yield self.finding(
+                    ctx, f"{code} billed with {total} units on one date of service; the MUE is "
+                    f"{edit.mue_units} (MAI {edit.mai})", line=mine[-1], lines=mine,
+                    correct=f"at most {edit.mue_units} unit(s) of {code} per date of service")
 
 
 @register
@@ -102,6 +103,8 @@ class AddOnWithoutPrimary(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         tables = ctx.tables
+        if tables.addon_codes.isdisjoint(ctx.codes):
+            return
         for _d, lines, codes in date_groups(ctx):
             for ln in lines:
                 code = ln.code

@@ -13,7 +13,7 @@ from stdnum.us import ssn as _ssn
 
 from config.drugs import is_cpt_form, is_level2_form
 from config.icd10cm import FY_END, load_icd10cm
-from edi.x837 import dotted_icd
+from edi.x837 import HLNode, dotted_icd
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 
 # Replacements for codes deleted from CPT (what to bill instead), for the correct-coding hint.
@@ -23,6 +23,43 @@ _REPLACED_BY = {
     "11101": "the add-on of the technique used: 11103, 11105 or 11107",
 }
 _SV101_QUALIFIERS = frozenset({"HC", "ER", "IV", "WK"})
+
+
+_CACHE: dict[tuple[str, int, int], tuple[object, object, frozenset[str]]] = {}
+
+
+def _cached_set(kind: str, ctx: ClaimContext) -> frozenset[str]:
+    """Per-(tables, drugs) code sets, built once: ``lifetime`` = codes with effective dates in the
+    derm table; ``known`` = every code of the derm table, PFS 2025 and the July 2026 HCPCS list."""
+    key = (kind, id(ctx.tables), id(ctx.drugs))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is ctx.tables and hit[1] is ctx.drugs:
+        return hit[2]
+    if kind == "lifetime":
+        value = frozenset(c for c, i in ctx.tables.codes.items()
+                          if i.effective_from is not None or i.effective_to is not None)
+    else:
+        value = frozenset(ctx.tables.codes) | frozenset(ctx.drugs.pfs2025) | ctx.drugs.hcpcs_current
+    if len(_CACHE) > 64:
+        _CACHE.clear()
+    _CACHE[key] = (ctx.tables, ctx.drugs, value)
+    return value
+
+
+_BILLING: dict[int, tuple[HLNode, tuple[str, str, str]]] = {}
+
+
+def _billing_ids(node: HLNode) -> tuple[str, str, str]:
+    """(NPI, tax id qualifier, tax id) of a billing provider node; cached per node (claims share it)."""
+    hit = _BILLING.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    q, value = node.tax_id
+    ids = (node.npi, q, value)
+    if len(_BILLING) > 256:
+        _BILLING.clear()
+    _BILLING[id(node)] = (node, ids)
+    return ids
 
 
 def _iso(d: date | None) -> str:
@@ -62,10 +99,15 @@ class CodeNotEffective(Rule):
     carc = "181"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        lifetime = _cached_set("lifetime", ctx)
+        if ctx.codes.isdisjoint(lifetime):
+            return
         tables = ctx.tables
         for ln in ctx.lines:
+            if ln.code not in lifetime:
+                continue
             info = tables.code(ln.code)
-            if info is None or (info.effective_from is None and info.effective_to is None):
+            if info is None:
                 continue
             dos = ctx.line_date(ln)
             if info.active_on(dos):
@@ -114,9 +156,12 @@ class LevelIINotExisting(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         drugs = ctx.drugs
+        odd = ctx.codes - drugs.hcpcs_current
+        if not odd:
+            return
         for ln in ctx.lines:
             code = ln.code
-            if not is_level2_form(code):
+            if code not in odd or not is_level2_form(code):
                 continue
             dos = ctx.line_date(ln)
             status = drugs.level2_status(code, dos)
@@ -167,10 +212,12 @@ class CodeNotInTables(Rule):
     carc = "181"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        tables, drugs = ctx.tables, ctx.drugs
+        odd = ctx.codes - _cached_set("known", ctx)
+        if not odd:
+            return
         for ln in ctx.lines:
             code = ln.code
-            if not is_cpt_form(code) or tables.code(code) is not None or drugs.in_pfs2025(code):
+            if code not in odd or not is_cpt_form(code):
                 continue
             yield self.finding(ctx, f"{code} is not in dermedi's dermatology table nor in the CMS 2025 PFS code "
                                "list; check that it exists on the date of service", line=ln)
@@ -204,11 +251,12 @@ class MalformedProcedureCode(Rule):
     carc = "16"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        known = _cached_set("known", ctx)
         for ln in ctx.lines:
-            if ln.qualifier not in _SV101_QUALIFIERS:
+            if ln.qualifier != "HC" and ln.qualifier not in _SV101_QUALIFIERS:
                 yield self.finding(ctx, f"SV101-1 qualifier {ln.qualifier!r} is not HC", line=ln,
                                    correct="HC (CPT/HCPCS)")
-            if not (is_cpt_form(ln.code) or is_level2_form(ln.code)):
+            if ln.code not in known and not (is_cpt_form(ln.code) or is_level2_form(ln.code)):
                 yield self.finding(ctx, f"procedure code {ln.code!r} is not a CPT or HCPCS code", line=ln)
 
 
@@ -473,7 +521,7 @@ class InvalidNPI(Rule):
         claim = ctx.claim
         billing = claim.billing
         if billing is not None:
-            npi = billing.npi
+            npi = _billing_ids(billing)[0]
             if not npi:
                 yield self.finding(ctx, "the billing provider (2010AA) has no NPI (NM108 XX)")
             elif not npi_valid(npi):
@@ -533,7 +581,7 @@ class InvalidTaxId(Rule):
         billing = ctx.claim.billing
         if billing is None:
             return
-        q, value = billing.tax_id
+        _npi, q, value = _billing_ids(billing)
         if not q:
             yield self.finding(ctx, "the billing provider (2010AA) has no tax id (REF*EI or REF*SY)")
         elif not _tax_id_ok(q, value):
@@ -544,15 +592,20 @@ class InvalidTaxId(Rule):
 
 @register
 class ServiceDateInvalid(Rule):
-    """Date of service missing, in the future, or after the file was created.
+    """Date of service missing or in the future (error); after the file's creation date (warning).
 
     ## What it checks
-    Every line needs a date of service (DTP*472); it must not be after today (the scrub date) nor after
-    the file's creation date (BHT04).
+    Every line needs a date of service (DTP*472) that is not after today (the scrub date): errors.  A
+    date of service after the file's creation date (BHT04) but not after today is a warning.
 
     ## Why it is denied
     Services cannot be billed before they are rendered: future dates are rejected (CARC 16 / N329-style
     invalid date); a missing date of service is rejected by the front end.
+
+    ## Why BHT04 only warns
+    Payers judge the date of service against their receipt date, not BHT04; a date after BHT04 but not
+    after today usually means a stale or hard-coded header date (the claim itself is right), which the
+    biller should fix in the header rather than hold the claim for.
 
     ## Example
     BHT04 = 2024-09-12 with a line dated 2024-09-20.
@@ -572,6 +625,10 @@ class ServiceDateInvalid(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         fd = ctx.file_date
+        limit = ctx.today if fd is None or fd > ctx.today else fd
+        bad = [d for d in ctx.lines_by_date if d is None or d > limit]
+        if not bad:
+            return
         for ln in ctx.lines:
             dos = ctx.line_date(ln)
             if dos is None:
@@ -581,7 +638,7 @@ class ServiceDateInvalid(Rule):
                                    f"(today {ctx.today.isoformat()})", line=ln)
             elif fd is not None and dos > fd:
                 yield self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is after the file's "
-                                   f"creation date {fd.isoformat()} (BHT04)", line=ln)
+                                   f"creation date {fd.isoformat()} (BHT04)", line=ln, severity="warning")
 
 
 @register
