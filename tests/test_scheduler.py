@@ -98,9 +98,9 @@ def _parser_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _down_window_trigger() -> tuple[CronTrigger, datetime]:
-    """Fires every second for 1 s, starting 1.5 s from now (all of it while the scheduler is down)."""
+    """Fires at least twice (every second for 2 s, from 1.5 s from now) while the scheduler is down."""
     start = datetime.now(UTC) + timedelta(seconds=1.5)
-    return CronTrigger(second="*", start_date=start, end_date=start + timedelta(seconds=1), timezone=UTC), start
+    return CronTrigger(second="*", start_date=start, end_date=start + timedelta(seconds=2), timezone=UTC), start
 
 
 def test_run_due_while_down_runs_exactly_once_after_restart(tmp_path: Path, db_url: str) -> None:  # noqa: F811
@@ -117,7 +117,7 @@ def test_run_due_while_down_runs_exactly_once_after_restart(tmp_path: Path, db_u
     first.start()
     first.shutdown()  # down before the first due time
     assert runs(db_url) == []
-    time.sleep(max(0.0, (start + timedelta(seconds=1.5) - datetime.now(UTC)).total_seconds()))  # 2-3 runs missed
+    time.sleep(max(0.0, (start + timedelta(seconds=2.5) - datetime.now(UTC)).total_seconds()))  # 2-3 runs missed
 
     second = build_scheduler(settings, blocking=False)
     assert sync_jobs(second, settings, str(cfg), triggers={"dirch": trigger}) == {"dermedi-ch-dirch": "kept"}
@@ -145,7 +145,7 @@ def test_naive_replace_existing_would_skip_the_missed_run(tmp_path: Path) -> Non
     sync_jobs(first, settings, str(cfg), triggers={"dirch": trigger})
     first.start()
     first.shutdown()
-    time.sleep(max(0.0, (start + timedelta(seconds=1.5) - datetime.now(UTC)).total_seconds()))
+    time.sleep(max(0.0, (start + timedelta(seconds=2.5) - datetime.now(UTC)).total_seconds()))
     second = build_scheduler(settings, blocking=False)
     second.add_job(run_job, trigger, args=[str(cfg), "dirch"], id="dermedi-ch-dirch", replace_existing=True)
     second.start()
