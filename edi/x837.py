@@ -30,6 +30,10 @@ _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
 # Segment ids that end a claim / a line.
 _CLAIM_END = frozenset({"CLM", "HL", "SE"})
 _CLAIM_BREAKS = _CLAIM_END | {"LX"}
+# The parser indexes the HL loops of a transaction set by HL01 to resolve HL02 parents;
+# past _HL_INDEX_MAX entries it keeps the 2000A loops and the _HL_INDEX_KEEP most recent.
+_HL_INDEX_MAX = 512
+_HL_INDEX_KEEP = 256
 
 
 # Parsed values of the strings that repeat across claims (amounts, dates, pointer lists).
@@ -554,6 +558,13 @@ class Parser837:
             assert hl_segs is not None and header is not None
             node = HLNode(hl_segs, hl_parent, header)
             nodes[node.hl.get(1)] = node
+            if len(nodes) > _HL_INDEX_MAX:
+                # keep memory flat in a transaction set of any size: a child HL follows its
+                # parent, so only the billing providers and the recent loops can be parents
+                keep = {k: v for k, v in nodes.items() if v.level == "20"}
+                keep.update(list(nodes.items())[-_HL_INDEX_KEEP:])
+                nodes.clear()
+                nodes.update(keep)
             hl_segs = None
             return node
 
@@ -599,7 +610,8 @@ class Parser837:
                 parent_id = seg.get(2)
                 hl_parent = nodes.get(parent_id) if parent_id else None
                 if parent_id and hl_parent is None:
-                    raise self._err(seg, f"HL02 parent {parent_id!r} is not an earlier HL", "HL02")
+                    raise self._err(seg, f"HL02 parent {parent_id!r} is not an earlier HL (or not a recent one: "
+                                    "a child HL must follow its parent's loop)", "HL02")
                 level = seg.get(3)
                 if level not in ("20", "22", "23"):
                     raise self._err(seg, f"HL03 level code {level!r} is not 20, 22 or 23 in an 837P", "HL03")
