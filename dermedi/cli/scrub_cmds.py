@@ -13,9 +13,11 @@ from dermedi.cli.common import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_FINDINGS, EXIT_
 
 rules_app = typer.Typer(no_args_is_help=True, help="The scrubber's rule catalog.")
 app.add_typer(rules_app, name="rules")
+tables_app = typer.Typer(no_args_is_help=True, help="Code tables (NCCI PTP/MUE imports).")
+app.add_typer(tables_app, name="tables")
 
 
-def _scrubber(config: str | None, today: str | None) -> object:
+def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> object:
     from config.payers import PayerConfigError, load_payer_profiles
     from config.settings import ConfigError, load_settings
     from config.tables import TableError
@@ -25,7 +27,13 @@ def _scrubber(config: str | None, today: str | None) -> object:
         settings = load_settings(config)
         payers = load_payer_profiles(settings.payers)
         day = date.fromisoformat(today) if today else None
-        return Scrubber(payers=payers, today=day)
+        tables = None
+        if ncci_db:
+            from dermedi.db import open_database
+            from dermedi.db.ncci import load_tables_with_db
+
+            tables = load_tables_with_db(open_database(settings.database.url))
+        return Scrubber(payers=payers, today=day, tables=tables)  # type: ignore[arg-type]
     except (ConfigError, PayerConfigError, TableError) as exc:
         fail(str(exc), EXIT_CONFIG)
     except ValueError as exc:
@@ -42,6 +50,8 @@ def scrub(
     today: Annotated[str | None, typer.Option("--today", help="date used for date checks (YYYY-MM-DD)")] = None,
     config: Annotated[str | None, typer.Option("--config", help="dermedi.toml")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no summary line")] = False,
+    ncci_db: Annotated[bool, typer.Option("--ncci-db", help="overlay the NCCI PTP/MUE rows imported with "
+                                          "`dermedi tables import-ncci`")] = False,
 ) -> None:
     """Scrub an 837P: split into clean and held claims, write the report.
 
@@ -52,7 +62,7 @@ def scrub(
 
     if not input_file.is_file():
         fail(f"{input_file}: no such file", EXIT_BAD_INPUT)
-    scrubber = _scrubber(config, today)
+    scrubber = _scrubber(config, today, ncci_db)
     assert isinstance(scrubber, Scrubber)
     with x12_errors():
         try:
@@ -105,3 +115,28 @@ def rules_doc(output: Annotated[Path | None, typer.Option("-o", "--output", help
         return
     with private_open(output, "wb") as fh:
         fh.write(text.encode("utf-8"))
+
+
+@tables_app.command("import-ncci")
+def import_ncci(
+    file: Annotated[Path, typer.Argument(help="CMS PTP or MUE file (CSV or tab-separated text)")],
+    kind: Annotated[str | None, typer.Option("--kind", help="ptp or mue (default: detected)")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="dermedi.toml")] = None,
+) -> None:
+    """Load a full CMS quarterly PTP or MUE file into the database (used by `scrub --ncci-db`)."""
+    from config.settings import ConfigError, load_settings
+    from dermedi.db import open_database
+    from dermedi.db.ncci import NcciFileError, import_ncci_file
+
+    if kind is not None and kind.lower() not in ("ptp", "mue"):
+        fail("--kind must be ptp or mue", EXIT_BAD_INPUT)
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    try:
+        result = import_ncci_file(open_database(settings.database.url), file, kind.lower() if kind else None)
+    except NcciFileError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    typer.echo(f"imported {result.rows} {result.kind.upper()} row(s) from {file.name}"
+               + (f" ({result.skipped} non-code row(s) skipped)" if result.skipped else ""))
