@@ -43,9 +43,13 @@ numbers.  Chunks travel to the workers through the pool's pipe, never through fi
 so no PHI is written to disk.  Checks whose result depends on the cut (HL01 sequence,
 HL02 parents, LX01 sequence, control-number uniqueness, SE/GE/IEA counts and control
 numbers) are done by dermedi on the source itself in both modes, and pyx12's versions
-of them are dropped, so both modes give the same findings.  Known limit of the chunked
-mode: a loop-repeat limit that spans chunks (more than 100 claims under one
-subscriber HL) is not seen.
+of them are dropped, so both modes give the same findings (a property test compares
+them on damaged files).  Context repeated in every chunk (ST header, HL loops) is
+reported once; a required segment missing at a chunk's end is reported at the source's
+next segment.  A file with content no claim carries (an HL loop with no claim and no
+child, a TA1) falls back to the sequential mode.  Known limit of the chunked mode: a
+loop-repeat limit that spans chunks (more than 100 claims under one subscriber HL) is
+not seen.
 
 PHI: pyx12's log output (which quotes element values) is silenced, and messages for
 segments that can carry PHI (names, member ids, birth dates, addresses: NM1, N3, N4,
@@ -69,7 +73,7 @@ from typing import Any
 
 from edi.errors import Finding, NotX12Error, WrongTransactionError, X12Error
 from edi.reader import Delimiters, Segment, SegmentReader
-from edi.x837 import Claim, ClaimWriter, Parser837, event_segments
+from edi.x837 import Claim, ClaimWriter, Envelope, HLNode, Parser837, event_segments
 
 IMPLEMENTATIONS = {
     "005010X222A1": ("HC", "837", "837P"),
@@ -445,6 +449,10 @@ class _Collector:
         pass
 
 
+class _NeedSequential(Exception):
+    """The chunked mode cannot show this file to pyx12 faithfully."""
+
+
 class _Pyx12Crash(Exception):
     def __init__(self, line: int, what: str) -> None:
         super().__init__(what)
@@ -670,9 +678,18 @@ def _validate(source: Path | bytes, name: str, size: int, parallel: bool | None,
         parallel = kind == "837P" and size >= PARALLEL_MIN_BYTES and n_workers > 1
     tracker = _Tracker(name, kind)
     raw: list[Finding] = []
+    mode = "sequential"
     if parallel and kind == "837P":
         mode = "parallel"
-        _validate_parallel(source, name, tracker, raw, max(1, n_workers), max(1, chunk_claims))
+        try:
+            _validate_parallel(source, name, tracker, raw, max(1, n_workers), max(1, chunk_claims))
+        except _NeedSequential:
+            # the file has content no claim carries (an HL without claims, a TA1): chunks
+            # would not show it to pyx12, so validate the whole file in order instead
+            mode = "sequential"
+            tracker = _Tracker(name, kind)
+            raw = []
+            _validate_sequential(source, name, kind, tracker, raw)
     else:
         mode = "sequential"
         _validate_sequential(source, name, kind, tracker, raw)
@@ -739,9 +756,12 @@ def _validate_parallel(source: Path | bytes, name: str, tracker: _Tracker, out: 
                        workers: int, chunk_claims: int) -> None:
     parser = Parser837(source, name)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    pending: deque[tuple[Future[Any], list[int]]] = deque()
+    pending: deque[tuple[Future[Any], list[int], int]] = deque()
 
-    def collect(fut: Future[Any], origins: list[int]) -> None:
+    def collect(fut: Future[Any], origins: list[int], boundary: int) -> None:
+        """Map a chunk's findings to the source.  ``boundary``: the highest source segment
+        written by the earlier chunks.  Context segments (ST header, HL nodes) repeated from
+        an earlier chunk have origins up to it: their findings were reported already."""
         res = fut.result()
         if isinstance(res, tuple):
             line, what = res
@@ -751,6 +771,10 @@ def _validate_parallel(source: Path | bytes, name: str, tracker: _Tracker, out: 
             if not 0 < line <= len(origins):
                 continue
             number = origins[line - 1]
+            if 0 < number <= boundary:
+                continue                      # a repeated context segment: reported before
+            if code == "IK3-3" and line > 1 and 0 < origins[line - 2] <= boundary:
+                continue                      # "required segment/loop missing" in repeated context
             if number == 0:
                 # SE/GE/IEA made up by the writer.  Their own element values are recomputed (the
                 # tracker checks the source's); a segment-level finding there is pyx12 noticing
@@ -770,22 +794,32 @@ def _validate_parallel(source: Path | bytes, name: str, tracker: _Tracker, out: 
         buf = io.BytesIO()
         writer: ClaimWriter | None = None
         isa_of_chunk: Segment | None = None
+        high_water = 0
 
         def flush() -> None:
             nonlocal writer, buf
             if writer is None:
                 return
             writer.close()
+            nonlocal high_water
             origins = writer.origins or []
             text = buf.getvalue().decode("latin-1")
             while len(pending) >= 2 * workers:
                 collect(*pending.popleft())
-            pending.append((pool.submit(_validate_chunk, text), origins))
+            pending.append((pool.submit(_validate_chunk, text), origins, high_water))
+            high_water = max(high_water, max(origins, default=0))
             writer = None
             buf = io.BytesIO()
 
+        prev: Any = None
         for ev in _events_observed(parser, tracker):
-            if type(ev) is not Claim:
+            t = type(ev)
+            if type(prev) is HLNode and (t is Envelope or (t is HLNode and ev.parent is not prev)):
+                raise _NeedSequential  # prev: an HL loop with neither claims nor child loops
+            if t is Envelope and ev.segment.elements[0] == "TA1":
+                raise _NeedSequential
+            prev = ev
+            if t is not Claim:
                 continue
             if writer is not None and (ev.header.isa is not isa_of_chunk
                                        or writer.claims_written >= chunk_claims):

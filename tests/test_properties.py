@@ -137,3 +137,25 @@ def test_mutated_bytes_raise_only_x12_errors(ops: list[tuple[str, int, int]]) ->
         except X12Error as exc:
             assert exc.file == "m.837"
             assert str(exc).startswith("m.837")
+
+
+PAR_SOURCE = build_837([ClaimSpec(claim_id=f"R{i}", lines=[LineSpec(), LineSpec(code="17003")]) for i in range(5)],
+                       transactions=2)
+PAR_SEGMENTS = PAR_SOURCE.split(b"~\n")
+
+
+def _result_or_error(data: bytes, **kw: object) -> list[str]:
+    try:
+        return [f.format() for f in validate_bytes(data, "r.837", **kw).findings]  # type: ignore[arg-type]
+    except X12Error as exc:
+        return ["error", str(exc)]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drop=st.sets(st.integers(3, len(PAR_SEGMENTS) - 5), min_size=1, max_size=3),
+       chunk=st.integers(1, 4))
+def test_parallel_and_sequential_agree_on_damaged_files(drop: set[int], chunk: int) -> None:
+    data = b"~\n".join(s for i, s in enumerate(PAR_SEGMENTS) if i not in drop)
+    seq = _result_or_error(data, parallel=False)
+    par = _result_or_error(data, parallel=True, workers=2, chunk_claims=chunk)
+    assert par == seq
