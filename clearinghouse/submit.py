@@ -392,6 +392,14 @@ class SendResult:
     delivery: DeliveryReport
 
 
+def check_readable(path: Path) -> None:
+    """Read a whole 837P once (streaming); raises :class:`edi.errors.X12Error` when it is unreadable.
+
+    ``send`` checks every input first, so that one bad file queues nothing of the others."""
+    for _ in Parser837(path, path.name).events():
+        pass
+
+
 def lock_dir(settings: Settings) -> Path:
     return private_dir(Path(settings.data_dir))
 
@@ -402,8 +410,11 @@ def send_files(engine: Engine, settings: Settings, profile: ClearinghouseProfile
 
     Runs under the clearinghouse lock, so two senders never deliver the same row at once.
     """
+    paths = [Path(src) for src in sources]
+    for p in paths:
+        check_readable(p)
     with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
-        prepared = [prepare(engine, settings, profile, Path(src)) for src in sources]
+        prepared = [prepare(engine, settings, profile, p) for p in paths]
         delivery = deliver_pending(engine, profile, sleep=sleep, transport_factory=transport_factory)
     return SendResult(prepared, delivery)
 

@@ -111,10 +111,13 @@ def test_cli_send_unreadable_input_exits_2(tmp_path: Path, sshd_server: SSHServe
     cfg = write_config(tmp_path, sshd_server, client_keys)
     bad = tmp_path / "bad.837"
     bad.write_text("this is not X12\n")
-    r = run("send", "--config", str(cfg), "--clearinghouse", "acme", str(bad))
+    good = make_837(tmp_path / "good.837", ["G1"])
+    r = run("send", "--config", str(cfg), "--clearinghouse", "acme", str(good), str(bad))
     assert r.exit_code == 2
     assert len([ln for ln in r.output.splitlines() if ln.startswith("dermedi:")]) == 1
     assert sshd_server.files() == []
+    r = run("status", "--config", str(cfg), "--format", "json")
+    assert '"submissions": []' in r.output  # nothing of the good file was queued either
     r = run("send", "--config", str(cfg), "--clearinghouse", "nope", str(bad))
     assert r.exit_code == 4
 

@@ -61,7 +61,7 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
              verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Validate, scrub and send the clean claims of 837P files (exactly once); hold the rest."""
     from clearinghouse.locks import run_lock
-    from clearinghouse.submit import deliver_pending, lock_dir, prepare
+    from clearinghouse.submit import check_readable, deliver_pending, lock_dir, prepare
 
     _logging(verbose)
     for f in files:
@@ -69,6 +69,9 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
             fail(f"{f}: no such file")
     with _context(config) as (settings, engine):
         profile = _profile(settings, clearinghouse)
+        with x12_errors():
+            for f in files:  # every input is readable before anything is queued
+                check_readable(f)
         with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
             prepared = []
             with x12_errors():
