@@ -213,7 +213,12 @@ def run_scheduler(settings: Settings, config_path: str | None, engine: Engine, *
             log.info("job %s: %s", jid, action)
         stopped = SchedulerStopped("stopped")
 
+        stopping: list[bool] = []
+
         def _stop(signum: int, _frame: FrameType | None) -> None:
+            if stopping:  # a second signal while the running job finishes: ignore
+                return
+            stopping.append(True)
             stopped.reason = signal.Signals(signum).name
             log.info("%s received: finishing the running job, then stopping", stopped.reason)
             scheduler.shutdown(wait=True)

@@ -191,7 +191,7 @@ def scheduler_run_cmd(config: ConfigOpt = None,
         scheduled = [c.name for c in settings.clearinghouses if c.schedule]
         if not scheduled:
             fail("no clearinghouse has a schedule in the configuration", EXIT_CONFIG)
-        cfg = settings.source
+        cfg = str(Path(settings.source).resolve()) if settings.source else None
         try:
             stopped = run_scheduler(settings, cfg, engine, on_started=lambda: typer.echo(
                 f"scheduler started for {', '.join(scheduled)}", err=True))
