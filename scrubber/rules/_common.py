@@ -96,5 +96,10 @@ def all_known_and_none_in(families: list[str | None], allowed: frozenset[str]) -
     return bool(families) and all(f is not None for f in families) and not any(f in allowed for f in families)
 
 
+def distinct_hint(ctx: ClaimContext) -> str:
+    """The distinct-procedure modifier the claim's payer prefers (payer profile distinct_modifier)."""
+    return "XS" if ctx.payer.prefers_x_modifiers else "59"
+
+
 def fmt_codes(codes: Iterable[str]) -> str:
     return ", ".join(sorted(set(codes)))

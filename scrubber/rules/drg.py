@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from config.drugs import DrugInfo, format_ndc11, is_ndc11, ndc11
+from config.drugs import DrugInfo, format_ndc11, is_ndc11, load_drug_tables, ndc11
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 
@@ -34,6 +34,17 @@ ADMIN_CODES: dict[str, frozenset[str]] = {
 }
 ALL_ADMIN = ADMIN_CODES["any"]
 _CHEMO_SC_IM = frozenset({"96401", "96402"})
+
+
+def _drug_triggers() -> frozenset[str]:
+    """Every drug code of the shipped tables (engine fast path: DRG rules about drug lines run only on
+    claims billing one).  An unknown J code (J9876) does not trigger them; VAL002 holds it anyway."""
+    t = load_drug_tables()
+    pool = t.hcpcs_current | frozenset(t.pfs2025) | frozenset(t.crosswalk) | frozenset(t.drugs)
+    return frozenset(c for c in pool if t.is_drug_code(c))
+
+
+DRUG_TRIGGERS = _drug_triggers()
 
 
 def drug_lines(ctx: ClaimContext) -> list[ServiceLine]:
@@ -92,6 +103,7 @@ class NdcMissing(Rule):
     """
 
     id = "DRG001"
+    triggers = DRUG_TRIGGERS
     name = "ndc-missing"
     family = "DRG"
     severity = "error"
@@ -267,6 +279,7 @@ class DrugUnits(Rule):
     """
 
     id = "DRG005"
+    triggers = DRUG_TRIGGERS
     name = "drug-units"
     family = "DRG"
     severity = "error"
@@ -339,6 +352,7 @@ class JwJzModifier(Rule):
     """
 
     id = "DRG006"
+    triggers = DRUG_TRIGGERS
     name = "jw-jz-modifier"
     family = "DRG"
     severity = "error"
@@ -412,6 +426,7 @@ class DrugWithoutAdministration(Rule):
     """
 
     id = "DRG007"
+    triggers = DRUG_TRIGGERS
     name = "drug-without-administration"
     family = "DRG"
     severity = "error"
@@ -473,6 +488,7 @@ class DrugDiagnosisMismatch(Rule):
     """
 
     id = "DRG008"
+    triggers = DRUG_TRIGGERS
     name = "drug-diagnosis-mismatch"
     family = "DRG"
     severity = "error"
@@ -537,6 +553,7 @@ class NocDrugWithoutDescription(Rule):
     """
 
     id = "DRG009"
+    triggers = DRUG_TRIGGERS
     name = "noc-drug-without-description"
     family = "DRG"
     severity = "error"
@@ -576,6 +593,7 @@ class SelfAdministeredDrugMedicare(Rule):
     """
 
     id = "DRG010"
+    triggers = DRUG_TRIGGERS
     name = "self-administered-drug-medicare"
     family = "DRG"
     severity = "warning"
@@ -616,6 +634,7 @@ class ChemoAdminForBiologic(Rule):
     """
 
     id = "DRG011"
+    triggers = _CHEMO_SC_IM
     name = "chemo-admin-for-biologic"
     family = "DRG"
     severity = "warning"

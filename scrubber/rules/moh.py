@@ -11,6 +11,7 @@ from scrubber.rules._common import (
     MOHS_PRIMARY,
     all_known_and_none_in,
     date_groups,
+    distinct_hint,
     distinct_pair,
     dx_families,
 )
@@ -125,7 +126,7 @@ class MohsWithSameLesionProcedure(Rule):
                     yield self.finding(
                         ctx, f"{ln.code} billed with Mohs {bad[0].code} on the same date without a distinct "
                         "modifier; it is included when done on the Mohs lesion", line=ln, lines=[ln, *bad],
-                        correct=f"drop {ln.code}, or {ln.code}-XS (59) if it treated a separate lesion")
+                        correct=f"drop {ln.code}, or {ln.code}-{distinct_hint(ctx)} if it treated a separate lesion")
 
 
 @register

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
-from scrubber.rules._common import date_groups, distinct_pair, is_em
+from scrubber.rules._common import date_groups, distinct_hint, distinct_pair, is_em
 
 if TYPE_CHECKING:
     from config.tables import CodeTables
@@ -107,7 +107,7 @@ class PTPEdit(Rule):
                 if bad:
                     carc = "97" if is_em(c2) else self.carc
                     hint = (f"{c2}-25 if significant and separately identifiable" if is_em(c2)
-                            else f"{c2}-XS (or 59) if a separate lesion/site/session")
+                            else f"{c2}-{distinct_hint(ctx)} if a separate lesion/site/session")
                     yield self.finding(
                         ctx, f"NCCI edit {c1}/{c2} (modifier indicator 1): {c2} billed with {c1} on the "
                         "same date without an NCCI-associated modifier", line=bad[0], lines=[*bad, *l1],

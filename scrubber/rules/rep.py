@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
-from scrubber.rules._common import date_groups, distinct_pair
+from scrubber.rules._common import date_groups, distinct_hint, distinct_pair
 
 _SIMPLE = frozenset({"12001", "12002", "12004", "12005", "12006", "12007",
                      "12011", "12013", "12014", "12015", "12016", "12017", "12018"})
@@ -66,7 +66,7 @@ class SimpleRepairWithExcision(Rule):
                     yield self.finding(
                         ctx, f"simple repair {rep.code} billed with {h.code} on the same date without a "
                         "distinct-site modifier; simple closure is included", line=rep, lines=[rep, *unseparated],
-                        correct=f"drop {rep.code}, or {rep.code}-XS (59) if it closed a separate wound")
+                        correct=f"drop {rep.code}, or {rep.code}-{distinct_hint(ctx)} if it closed a separate wound")
 
 
 def _codes(*ranges: tuple[int, int]) -> frozenset[str]:
@@ -104,7 +104,8 @@ _VERDICT: dict[str, dict[str, str]] = {
     "face": {"simple-body": _E, "int-body": _E, "int-nhfg": _E, "trunk": _E, "sal": _E},
     "scalpneck": {"simple-face": _E, "int-face": _E, "trunk": _E, "enel": _E},
     "trunk": {"simple-face": _E, "int-nhfg": _E, "int-face": _E, "sal": _E, "enel": _E},
-    "limb": {"simple-face": _E, "int-nhfg": _W, "int-face": _E, "trunk": _E, "fccm": _W, "enel": _E},
+    # limb x trunk group: ICD puts the shoulder and hip in the limbs; coders may see them as trunk
+    "limb": {"simple-face": _E, "int-nhfg": _W, "int-face": _E, "fccm": _W, "enel": _E},
     "genital": {"simple-face": _E, "int-body": _E, "int-face": _E, "trunk": _E, "sal": _E, "enel": _E},
     "foot": {"simple-face": _E, "int-body": _E, "int-face": _E, "trunk": _E, "sal": _E, "enel": _E},
 }

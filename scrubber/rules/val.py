@@ -25,25 +25,24 @@ _REPLACED_BY = {
 _SV101_QUALIFIERS = frozenset({"HC", "ER", "IV", "WK"})
 
 
-_CACHE: dict[tuple[str, int, int], tuple[object, object, frozenset[str]]] = {}
+class _Sets:
+    """Code sets derived from one (CodeTables, DrugTables) pair, rebuilt when the pair changes:
+    ``lifetime`` = derm-table codes with effective dates; ``known`` = every code of the derm table,
+    PFS 2025 and the July 2026 HCPCS list."""
+
+    tables: object = None
+    drugs: object = None
+    lifetime: frozenset[str] = frozenset()
+    known: frozenset[str] = frozenset()
 
 
-def _cached_set(kind: str, ctx: ClaimContext) -> frozenset[str]:
-    """Per-(tables, drugs) code sets, built once: ``lifetime`` = codes with effective dates in the
-    derm table; ``known`` = every code of the derm table, PFS 2025 and the July 2026 HCPCS list."""
-    key = (kind, id(ctx.tables), id(ctx.drugs))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is ctx.tables and hit[1] is ctx.drugs:
-        return hit[2]
-    if kind == "lifetime":
-        value = frozenset(c for c, i in ctx.tables.codes.items()
-                          if i.effective_from is not None or i.effective_to is not None)
-    else:
-        value = frozenset(ctx.tables.codes) | frozenset(ctx.drugs.pfs2025) | ctx.drugs.hcpcs_current
-    if len(_CACHE) > 64:
-        _CACHE.clear()
-    _CACHE[key] = (ctx.tables, ctx.drugs, value)
-    return value
+def _sets(ctx: ClaimContext) -> type[_Sets]:
+    if _Sets.tables is not ctx.tables or _Sets.drugs is not ctx.drugs:
+        _Sets.lifetime = frozenset(c for c, i in ctx.tables.codes.items()
+                                   if i.effective_from is not None or i.effective_to is not None)
+        _Sets.known = frozenset(ctx.tables.codes) | frozenset(ctx.drugs.pfs2025) | ctx.drugs.hcpcs_current
+        _Sets.tables, _Sets.drugs = ctx.tables, ctx.drugs
+    return _Sets
 
 
 _BILLING: dict[int, tuple[HLNode, tuple[str, str, str]]] = {}
@@ -99,7 +98,7 @@ class CodeNotEffective(Rule):
     carc = "181"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        lifetime = _cached_set("lifetime", ctx)
+        lifetime = _sets(ctx).lifetime
         if ctx.codes.isdisjoint(lifetime):
             return
         tables = ctx.tables
@@ -212,7 +211,7 @@ class CodeNotInTables(Rule):
     carc = "181"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        odd = ctx.codes - _cached_set("known", ctx)
+        odd = ctx.codes - _sets(ctx).known
         if not odd:
             return
         for ln in ctx.lines:
@@ -251,7 +250,7 @@ class MalformedProcedureCode(Rule):
     carc = "16"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        known = _cached_set("known", ctx)
+        known = _sets(ctx).known
         for ln in ctx.lines:
             if ln.qualifier != "HC" and ln.qualifier not in _SV101_QUALIFIERS:
                 yield self.finding(ctx, f"SV101-1 qualifier {ln.qualifier!r} is not HC", line=ln,
@@ -260,9 +259,14 @@ class MalformedProcedureCode(Rule):
                 yield self.finding(ctx, f"procedure code {ln.code!r} is not a CPT or HCPCS code", line=ln)
 
 
-def _dx_codes(ctx: ClaimContext) -> list[str]:
-    """The raw HI codes with ICD-10-CM qualifiers (ABK, ABF), in order."""
-    return [code for q, code in ctx.claim.diagnoses if q in ("ABK", "ABF")]
+def _dx_status(ctx: ClaimContext) -> list[tuple[str, str]]:
+    """(raw HI code, ICD-10-CM status) of the ICD-10-CM diagnoses (ABK, ABF), computed once per claim."""
+    hit = ctx.extra.get("_dx_status")
+    if hit is None:
+        status = load_icd10cm().status
+        hit = [(code, status(code)) for q, code in ctx.claim.diagnoses if q in ("ABK", "ABF")]
+        ctx.extra["_dx_status"] = hit
+    return hit  # type: ignore[no-any-return]
 
 
 def _after_code_set(ctx: ClaimContext) -> bool:
@@ -303,11 +307,12 @@ class InvalidDiagnosis(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         icd = load_icd10cm()
-        for raw in _dx_codes(ctx):
+        for raw, status in _dx_status(ctx):
+            if status == "billable" and "." not in raw:
+                continue
             if "." in raw:
                 yield self.finding(ctx, f"diagnosis {raw} is sent with a decimal point; HI codes carry none",
                                    correct=raw.replace(".", ""))
-            status = icd.status(raw)
             if status == "invalid":
                 yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
             elif status == "unknown_in_category":
@@ -350,8 +355,8 @@ class NonBillableDiagnosis(Rule):
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         icd = load_icd10cm()
-        for raw in _dx_codes(ctx):
-            if icd.status(raw) == "header":
+        for raw, status in _dx_status(ctx):
+            if status == "header":
                 hint = icd.children_hint(raw)
                 yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is a header code, not billable; code it to the "
                                    "highest specificity", correct=("e.g. " + ", ".join(hint)) if hint else None)
@@ -532,6 +537,8 @@ class InvalidNPI(Rule):
                 if not npi_valid(npi):
                     yield self.finding(ctx, f"{_NPI_ROLES[s.get(1)]} provider NPI {npi} is not a valid NPI")
         for ln in ctx.lines:
+            if len(ln.segments) < 4:         # LX, SV1, DTP: no 2420 provider loop
+                continue
             for s in ln.segments:
                 if s.elements[0] == "NM1" and s.get(8) == "XX" and s.get(1) in _NPI_ROLES:
                     npi = s.get(9)
