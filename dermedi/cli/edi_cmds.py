@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -64,6 +65,11 @@ def _input_errors(path: str) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `| head`): not an input problem
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(EXIT_OK) from None
     except X12Error as exc:
         fail(str(exc.with_file(path)), EXIT_BAD_INPUT)
     except OSError as exc:
@@ -383,8 +389,4 @@ def parse_cmd(
                 _parse_837(file, label, fmt, out)
             else:
                 _parse_835(file, label, fmt, out)
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:  # pragma: no cover - e.g. piped into head
-        pass
     raise typer.Exit(EXIT_OK)
