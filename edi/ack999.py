@@ -152,7 +152,7 @@ def _group_segments(group: GroupInfo, component: str) -> list[list[str]]:
         ak901 = "E"
     else:
         ak901 = "A"
-    included = str(received)
+    included = group.declared_sets if group.declared_sets.isdigit() else str(received)
     segs.append(_trim(["AK9", ak901, included, str(received), str(accepted), *group_codes[:5]]))
     return segs
 

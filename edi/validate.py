@@ -204,6 +204,7 @@ class GroupInfo:
     sender: str
     receiver: str
     ge_segment: int = 0
+    declared_sets: str = ""      # GE01 as sent
     transaction_sets: list[TransactionSetInfo] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
@@ -338,7 +339,9 @@ class _Tracker:
         elif sid == "SE":
             self.interchanges[-1].groups[-1].transaction_sets[-1].se_segment = seg.number
         elif sid == "GE":
-            self.interchanges[-1].groups[-1].ge_segment = seg.number
+            group = self.interchanges[-1].groups[-1]
+            group.ge_segment = seg.number
+            group.declared_sets = seg.get(1)
         elif sid == "IEA":
             self.interchanges[-1].iea_segment = seg.number
 

@@ -284,7 +284,7 @@ def test_999_partial_acceptance_and_group_errors(assert_pyx12_valid: Callable[..
     # a group-level error (GE01) rejects the group
     ge_bad = mixed.replace(b"GE*3*1", b"GE*4*1")
     segs = _segs(build_999(validate_bytes(ge_bad, "ge.837"), now=NOW))
-    assert [s for s in segs if s[0] == "AK9"] == [["AK9", "R", "3", "3", "2", "5"]]
+    assert [s for s in segs if s[0] == "AK9"] == [["AK9", "R", "4", "3", "2", "5"]]   # AK902 = GE01 as sent
 
 
 def test_999_one_interchange_per_source_interchange(assert_pyx12_valid: Callable[..., None]) -> None:
