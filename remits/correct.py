@@ -11,7 +11,7 @@
   "add modifier 25 to the E/M line" for a bundling denial (CO-97/234/236/231) of an E/M line
   billed without 25.  Every other open denial of the claim is listed as "needs review".
 * The output is a one-claim 837P interchange (HL/SE/GE/IEA recomputed by
-  :class:`edi.x837.ClaimWriter`), mode 0600.  An ``corrected_claim_written`` event is added
+  :class:`edi.x837.ClaimWriter`), mode 0600.  A ``corrected_claim`` event is added
   to each item of the claim; the status is not changed (the user sets ``corrected`` once the
   claim is actually sent).
 """
@@ -139,6 +139,6 @@ def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, 
         writer.write(claim)
         writer.close()
     for it in siblings:
-        add_event(session, it, "corrected_claim_written", user=user,
+        add_event(session, it, "corrected_claim", user=user,
                   note=f"replacement 837P written to {Path(out_path).name} for review (not sent)")
     return result
