@@ -548,10 +548,18 @@ class InvalidNPI(Rule):
 
 
 @lru_cache(maxsize=1024)
-def _tax_id_ok(qualifier: str, value: str) -> bool:
-    if qualifier == "EI":
-        return len(value) == 9 and value.isdigit() and bool(_ein.is_valid(value))
-    return len(value) == 9 and value.isdigit() and bool(_ssn.is_valid(value))
+def _tax_id_problem(qualifier: str, value: str) -> tuple[str, str] | None:
+    """(severity, message) for a malformed tax id, or None when it looks right."""
+    kind = "EIN" if qualifier == "EI" else "SSN"
+    if len(value) != 9 or not value.isdigit():
+        return "error", f"billing provider {kind} is not nine digits without a hyphen"
+    if len(set(value)) == 1:
+        return "error", f"billing provider {kind} {value[0]}... is a placeholder (one digit repeated)"
+    ok = _ein.is_valid(value) if qualifier == "EI" else _ssn.is_valid(value)
+    if not ok:
+        what = "an IRS campus prefix" if qualifier == "EI" else "a valid area/group/serial"
+        return "warning", f"billing provider {kind} does not start with {what}; check the number"
+    return None
 
 
 @register
@@ -559,23 +567,24 @@ class InvalidTaxId(Rule):
     """Billing provider tax id (2010AA REF*EI / REF*SY) missing or malformed.
 
     ## What it checks
-    2010AA must carry REF*EI (employer identification number) or REF*SY (SSN): nine digits without a
-    hyphen; an EIN must start with an IRS campus prefix (python-stdnum us.ein), an SSN must have a valid
-    area/group/serial (us.ssn).
+    2010AA must carry REF*EI (employer identification number) or REF*SY (SSN) with nine digits, no
+    hyphen, not one digit repeated: errors.  An EIN whose two-digit prefix the IRS never assigned, or an
+    SSN with an impossible area/group/serial (python-stdnum us.ein / us.ssn), is a warning: payers match
+    the tax id against enrollment, not against the IRS prefix list.
 
     ## Why it is denied
     The tax id is required to pay the billing provider; a missing or malformed one is rejected (CARC 16
     with N290-style remarks).
 
     ## Example
-    `REF*EI*12-3456789` (hyphen), `REF*EI*001234567` (no such prefix), no REF*EI at all.
+    `REF*EI*12-3456789` (hyphen), no REF*EI at all: errors.  `REF*EI*001234567` (prefix 00): warning.
 
     ## Correct coding
     `REF*EI*123456789`.
 
     ## Source
-    ASC X12 005010X222A1 2010AA REF (billing provider tax identification, required); IRS EIN prefixes
-    (python-stdnum us.ein).
+    ASC X12 005010X222A1 2010AA REF (billing provider tax identification, required: EI or SY, AN 9);
+    IRS EIN prefixes (python-stdnum us.ein).
     """
 
     id = "VAL041"
@@ -591,9 +600,11 @@ class InvalidTaxId(Rule):
         _npi, q, value = _billing_ids(billing)
         if not q:
             yield self.finding(ctx, "the billing provider (2010AA) has no tax id (REF*EI or REF*SY)")
-        elif not _tax_id_ok(q, value):
-            kind = "EIN" if q == "EI" else "SSN"
-            yield self.finding(ctx, f"billing provider {kind} is not a valid nine-digit {kind}",
+            return
+        problem = _tax_id_problem(q, value)
+        if problem is not None:
+            sev, msg = problem
+            yield self.finding(ctx, msg, severity="warning" if sev == "warning" else None,
                                correct="nine digits, no hyphen")
 
 
