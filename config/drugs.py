@@ -122,6 +122,7 @@ class DrugInfo:
     mai: int | None = None
     noc: bool = False
     antineoplastic: bool = False
+    biologic: bool = False
     indications: tuple[str, ...] = ()
     indication_severity: Literal["error", "warning"] = "warning"
     note: str = ""
@@ -258,7 +259,7 @@ def _drug(code: str, body: Mapping[str, Any]) -> DrugInfo:
             hcpcs=code, name=str(body["name"]), billing_unit=str(body["billing_unit"]), route=body["route"],
             single_dose=body.get("single_dose"), self_administered=bool(body.get("self_administered", False)),
             mue=body.get("mue"), mai=body.get("mai"), noc=bool(body.get("noc", False)),
-            antineoplastic=bool(body.get("antineoplastic", False)),
+            antineoplastic=bool(body.get("antineoplastic", False)), biologic=bool(body.get("biologic", False)),
             indications=tuple(str(x) for x in body.get("indications") or ()),
             indication_severity=sev, note=str(body.get("note", "")),
             sources=tuple(str(x) for x in body.get("sources") or ()))

@@ -611,33 +611,36 @@ class SelfAdministeredDrugMedicare(Rule):
 
 @register
 class ChemoAdminForBiologic(Rule):
-    """Chemotherapy SC/IM administration (96401/96402) for a non-antineoplastic drug (warning).
+    """Chemotherapy SC/IM administration (96401/96402) for a drug that is not anti-neoplastic.
 
     ## What it checks
-    96401 or 96402 on a claim whose drugs are all from the drug table and none is antineoplastic
-    (ustekinumab, adalimumab, omalizumab ...).
+    96401 or 96402 on a claim whose drugs are all in the drug table and none is anti-neoplastic (or
+    NOC).  Error when none of them is a biologic (triamcinolone, onabotulinumtoxinA, patisiran ...);
+    warning when one is a monoclonal antibody / fusion protein (ustekinumab, adalimumab, omalizumab ...),
+    because some MACs accept chemotherapy administration codes for biologic response modifiers.
 
     ## Why it is denied
-    96401/96402 describe chemotherapy (anti-neoplastic) SC/IM administration; a plain SC biologic injection
-    is 96372 and payers may deny 96401 (CARC 11/B-remarks).  Some MACs allow chemotherapy administration
-    codes for certain monoclonal antibodies, so this is a warning.
+    96401/96402 describe chemotherapy (anti-neoplastic) SC/IM administration; a therapeutic SC/IM
+    injection is 96372 and the payer denies or recodes 96401 (CARC 11/4).
 
     ## Example
-    `J3357-JZ` ×45 + `96401` (seed E23 "96401 for non-chemotherapy injection of biologics").
+    `96401` + `J3301` ×4 for an IM triamcinolone injection (seed E23 "96401 for non-chemotherapy
+    injections"): error.  `J3357-JZ` ×45 + `96401`: warning.
 
     ## Correct coding
-    `J3357-JZ` ×45 + `96372`.
+    `96372` + `J3301` ×4; `96372` + `J3357-JZ` ×45.
 
     ## Source
-    CPT 96401/96402 vs 96372 (paraphrased, domain data/drugs.yaml); ACAAI (Dupixent administration 96372);
-    seed_errors.yaml E23.
+    CPT 96401/96402 vs 96372 (paraphrased, domain data/drugs.yaml); CMS Claims Processing Manual ch. 12
+    §30.5 (chemotherapy administration also for certain monoclonal antibodies / biologic response
+    modifiers); ACAAI (Dupixent administration 96372); seed_errors.yaml E23.
     """
 
     id = "DRG011"
     triggers = _CHEMO_SC_IM
-    name = "chemo-admin-for-biologic"
+    name = "chemo-admin-for-non-antineoplastic"
     family = "DRG"
-    severity = "warning"
+    severity = "error"
     carc = "11"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
@@ -645,10 +648,13 @@ class ChemoAdminForBiologic(Rule):
             return
         lines = drug_lines(ctx)
         infos = [ctx.drugs.drug(ln.code) for ln in lines]
-        if not infos or any(i is None or i.antineoplastic or i.noc for i in infos):
+        known = [i for i in infos if i is not None]
+        if not known or len(known) != len(infos) or any(i.antineoplastic or i.noc for i in known):
             return
-        admin = [ln for ln in ctx.lines if ln.code in _CHEMO_SC_IM]
+        biologic = any(i.biologic for i in known)
         names = ", ".join(sorted({ln.code for ln in lines}))
-        for ln in admin:
-            yield self.finding(ctx, f"{ln.code} is chemotherapy (anti-neoplastic) administration; {names} is not "
-                               "anti-neoplastic: a SC/IM biologic injection is 96372", line=ln, correct="96372")
+        for ln in ctx.lines:
+            if ln.code in _CHEMO_SC_IM:
+                yield self.finding(ctx, f"{ln.code} is chemotherapy (anti-neoplastic) administration; {names} is not "
+                                   "anti-neoplastic: a SC/IM injection is 96372", line=ln, correct="96372",
+                                   severity="warning" if biologic else None)
