@@ -318,6 +318,22 @@ class SegmentReader:
                     seg.pre = pre
                     sid = elements[0]
                     if sid not in known_ids:
+                        if pres is None and text[:1] in _WS:
+                            # more whitespace than the block's style after the terminator
+                            stripped = text.lstrip(_WS)
+                            extra = len(text) - len(stripped)
+                            pre += text[:extra]
+                            seg_offset += extra
+                            text = stripped
+                            if not text:
+                                raise self._error("empty segment (two terminators in a row)", number=number,
+                                                  offset=seg_offset)
+                            elements = text.split(esep)
+                            seg.elements = elements
+                            seg.offset = seg_offset
+                            seg.pre = pre
+                            sid = elements[0]
+                    if sid not in known_ids:
                         if _SEGMENT_ID.match(sid) is None:
                             raise self._error("not a segment id: expected 2-3 upper-case letters or digits",
                                               seg=seg, cls=NotX12Error if isa is None else X12Error)
@@ -447,8 +463,9 @@ def _split_block(body: str, term: str) -> tuple[list[str], list[str] | None, str
     Returns ``(texts, pres, style, first_pre)``.  In the common case every terminator is
     followed by the same whitespace ``style`` ("", "\\n" or "\\r\\n"): the block is split on
     terminator+style in one C call, ``pres`` is None, the first text's whitespace is
-    ``first_pre`` and every other text's is ``style``.  Otherwise ``pres`` lists the
-    whitespace before each text.
+    ``first_pre`` and every other text's is ``style`` (a text may still start with more
+    whitespace: the caller strips it).  Otherwise ``pres`` lists the whitespace before each
+    text.
     """
     i = body.find(term)
     if i >= 0:
@@ -462,10 +479,10 @@ def _split_block(body: str, term: str) -> tuple[list[str], list[str] | None, str
         else:
             style = "?"
         if style != "?":
-            sep = term + style
-            if (not style or body.count(term) == body.count(sep)) and not any(
-                    sep + w in body for w in _WS):
-                texts = body.split(sep)
+            texts = body.split(term + style)
+            # every terminator is followed by the style (more whitespace after it is dealt
+            # with in the segment loop: it makes the segment id unknown)
+            if not style or len(texts) - 1 == body.count(term):
                 first = texts[0]
                 first_pre = ""
                 if first[:1] in _WS:
