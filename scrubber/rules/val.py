@@ -436,6 +436,8 @@ class DiagnosisPointer(Rule):
                 yield self.finding(ctx, f"line {ln.number} ({ln.code}) has no diagnosis pointer", line=ln,
                                    correct="SV107 pointing at the line's diagnosis")
                 continue
+            if min(ln.pointers) >= 1 and max(ln.pointers) <= n:
+                continue
             bad = [p for p in ln.pointers if p < 1 or p > n]
             if bad:
                 yield self.finding(ctx, f"line {ln.number} ({ln.code}) points at diagnosis "
@@ -532,19 +534,17 @@ class InvalidNPI(Rule):
             elif not npi_valid(npi):
                 yield self.finding(ctx, f"billing provider NPI {npi} is not a valid NPI (check digit)")
         for s in claim.segments:
-            if s.elements[0] == "NM1" and s.get(8) == "XX" and s.get(1) in _NPI_ROLES:
-                npi = s.get(9)
-                if not npi_valid(npi):
-                    yield self.finding(ctx, f"{_NPI_ROLES[s.get(1)]} provider NPI {npi} is not a valid NPI")
+            el = s.elements
+            if el[0] == "NM1" and len(el) > 9 and el[8] == "XX" and el[1] in _NPI_ROLES and not npi_valid(el[9]):
+                yield self.finding(ctx, f"{_NPI_ROLES[el[1]]} provider NPI {el[9]} is not a valid NPI")
         for ln in ctx.lines:
             if len(ln.segments) < 4:         # LX, SV1, DTP: no 2420 provider loop
                 continue
             for s in ln.segments:
-                if s.elements[0] == "NM1" and s.get(8) == "XX" and s.get(1) in _NPI_ROLES:
-                    npi = s.get(9)
-                    if not npi_valid(npi):
-                        yield self.finding(ctx, f"line {ln.number}: {_NPI_ROLES[s.get(1)]} provider NPI {npi} "
-                                           "is not a valid NPI", line=ln)
+                el = s.elements
+                if el[0] == "NM1" and len(el) > 9 and el[8] == "XX" and el[1] in _NPI_ROLES and not npi_valid(el[9]):
+                    yield self.finding(ctx, f"line {ln.number}: {_NPI_ROLES[el[1]]} provider NPI {el[9]} is not a "
+                                       "valid NPI", line=ln)
 
 
 @lru_cache(maxsize=1024)
