@@ -56,7 +56,15 @@ from dermedi.db.remits import (
 from edi.x835 import Adjustment, ClaimPayment, Parser835, RemitHeader, RemitTrailer, ServicePayment
 from remits.classify import Classification, classify
 from remits.priority import deadline_for, payer_type_for, priority
-from remits.worklist import add_event, auto_resolve, find_open_items, latest_submitted_id, now, refresh_priorities
+from remits.worklist import (
+    OPEN_STATUSES,
+    add_event,
+    auto_resolve,
+    find_open_items,
+    latest_submitted_id,
+    now,
+    refresh_priorities,
+)
 
 ZERO = Decimal(0)
 MAX_REASON_FINDINGS = 5
@@ -206,6 +214,10 @@ class _Ctx:
     header: RemitHeader | None = None
     skip: bool = False
     reversals: dict[str, RemitClaim] = field(default_factory=dict)
+    # claim ids with open items / keys of unpaired stored reversals for the current payer, so
+    # that most claims need no look-up query
+    open_claims: set[str] = field(default_factory=set)
+    stored_reversals: set[str] = field(default_factory=set)
 
 
 def _events(parser: Parser835) -> Iterator[Any]:
@@ -260,6 +272,17 @@ def _on_header(ctx: _Ctx, h: RemitHeader) -> None:
     ctx.payment = pay
     ctx.header = h
     ctx.skip = False
+    ctx.open_claims = set(ctx.session.scalars(select(WorkItem.claim_id).where(
+        WorkItem.status.in_(OPEN_STATUSES), WorkItem.payer_id.in_((key, "")))))
+    ctx.stored_reversals = set()
+    for cid, ccn in ctx.session.execute(
+            select(RemitClaim.claim_id, RemitClaim.payer_claim_number)
+            .join(RemitPayment, RemitClaim.payment_id == RemitPayment.id)
+            .where(RemitClaim.is_reversal.is_(True), RemitClaim.paired_with_id.is_(None),
+                   RemitPayment.payer_key == key)):
+        ctx.stored_reversals.add(cid)
+        if ccn:
+            ctx.stored_reversals.add(f"#{ccn}")
 
 
 def _remit_date(h: RemitHeader, today: date) -> date:
@@ -304,19 +327,20 @@ def _on_claim(ctx: _Ctx, c: ClaimPayment) -> None:
                        paid=_dec(ln.paid), units=ln.units, allowed=ln.allowed,
                        service_date=ln.service_date or c.statement_period[0], denied_amount=denied)
         s.add(rl)
-        s.flush()
+        line_rows.append((ln, rl, cls, rarcs))
+    s.flush()   # one flush for all lines of the claim: their ids are needed below
+    for ln, rl, cls, _rarcs in line_rows:
         for r in ln.remarks:
             s.add(RemitRemark(remit_claim_id=rc.id, remit_line_id=rl.id, code=r.code[:30], source=r.source[:4],
                               qualifier=r.qualifier[:6]))
         for a, k in cls:
             s.add(_adj_row(rc.id, rl.id, a, k))
-        line_rows.append((ln, rl, cls, rarcs))
     if c.is_reversal:
         ctx.result.reversals += 1
         _pair_reversal(ctx, rc)
         return
     _pair_correction(ctx, rc)
-    open_items = find_open_items(s, rc.claim_id, ctx.payment.payer_key)
+    open_items = find_open_items(s, rc.claim_id, ctx.payment.payer_key) if rc.claim_id in ctx.open_claims else []
     # lines: close paid ones, open denied ones
     for _ln, rl, cls, rarcs in line_rows:
         denials = [(a, k) for a, k in cls if k.is_denial and a.amount > 0]
@@ -405,6 +429,7 @@ def _open_item(ctx: _Ctx, c: ClaimPayment, rc: RemitClaim, rl: RemitLine | None,
         submitted_claim_id=latest_submitted_id(s, rc.claim_id))
     s.add(item)
     s.flush()
+    ctx.open_claims.add(rc.claim_id)
     note = f"{a.group}-{a.reason}" + (f" ({','.join(rarcs)})" if rarcs else "")
     note += f" in remit {ctx.payment.trace_number}"
     if k.deactivated:
@@ -430,22 +455,25 @@ def _pair_reversal(ctx: _Ctx, rc: RemitClaim) -> None:
 
 
 def _pair_correction(ctx: _Ctx, rc: RemitClaim) -> None:
+    """Pair a non-reversal claim with the unpaired reversal of the same claim (CLP01 or CLP07):
+    first one earlier in this file, else a stored one of the same payer."""
     s = ctx.session
-    rev = ctx.reversals.pop(rc.claim_id, None)
-    if rev is None and rc.payer_claim_number:
-        rev = ctx.reversals.pop(f"#{rc.payer_claim_number}", None)
-    if rev is None:
+    ccn_key = f"#{rc.payer_claim_number}" if rc.payer_claim_number else ""
+    rev = ctx.reversals.get(rc.claim_id) or (ctx.reversals.get(ccn_key) if ccn_key else None)
+    if rev is not None:
+        ctx.reversals.pop(rev.claim_id, None)
+        if rev.payer_claim_number:
+            ctx.reversals.pop(f"#{rev.payer_claim_number}", None)
+    elif rc.claim_id in ctx.stored_reversals or (ccn_key and ccn_key in ctx.stored_reversals):
         assert ctx.payment is not None
+        match = RemitClaim.claim_id == rc.claim_id
+        if rc.payer_claim_number:
+            match = match | (RemitClaim.payer_claim_number == rc.payer_claim_number)
         rev = s.scalars(
             select(RemitClaim).join(RemitPayment, RemitClaim.payment_id == RemitPayment.id)
             .where(RemitClaim.is_reversal.is_(True), RemitClaim.paired_with_id.is_(None),
-                   RemitPayment.payer_key == ctx.payment.payer_key, RemitClaim.id != rc.id,
-                   (RemitClaim.claim_id == rc.claim_id)
-                   | ((RemitClaim.payer_claim_number == rc.payer_claim_number) & (rc.payer_claim_number != "")))
+                   RemitPayment.payer_key == ctx.payment.payer_key, RemitClaim.id != rc.id, match)
             .order_by(RemitClaim.id.desc()).limit(1)).first()
-    else:
-        ctx.reversals.pop(rev.claim_id, None)
-        ctx.reversals.pop(f"#{rev.payer_claim_number}", None)
     if rev is None or rev.paired_with_id is not None:
         return
     rev.paired_with_id = rc.id
