@@ -228,6 +228,7 @@ def test_parse_835_json_and_summary() -> None:
     assert p.returncode == 0, p.stderr
     rows = [json.loads(x) for x in p.stdout.splitlines()]
     assert len(rows) == 4 and all("claim_id" in r and "paid" in r for r in rows)
+    assert "TESTPATIENT" not in p.stdout          # NM1*QC patient names stay out
     p = run("parse", src)
     rows2 = dict(line.split(": ", 1) for line in p.stdout.splitlines())
     assert rows2["transaction"] == "835" and rows2["claims"] == "4" and "total_paid" in rows2

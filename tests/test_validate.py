@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -85,6 +86,16 @@ def test_phi_values_are_not_quoted(minimal_837: bytes) -> None:
     text = "\n".join(f.format() for f in r.findings)
     assert "DMG02" in text and "NM103" in text
     assert "19501301" not in text and "SECRETSURNAME" not in text
+
+
+def test_pyx12_logging_does_not_leak_values(minimal_837: bytes, caplog: pytest.LogCaptureFixture,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    bad = minimal_837.replace(b"DMG*D8*19500101*M", b"DMG*D8*19501301*M")
+    with caplog.at_level(logging.DEBUG):
+        r = validate_bytes(bad, "log.837")
+    assert not r.valid
+    out = capsys.readouterr()
+    assert "19501301" not in caplog.text + out.out + out.err
 
 
 def test_envelope_findings_are_merged(minimal_837: bytes) -> None:
