@@ -126,7 +126,8 @@ class LevelIINotExisting(Rule):
     ## What it checks
     Every letter code (A-V + four digits: J, Q, G, A ... codes) must be in the CMS HCPCS Level II code
     list of July 2026, or, for dates of service before 2026-07-01, in the CMS 2025 PFS or the January
-    2026 ASP files (codes deleted since).  Codes known never to have existed (J2682, J2600) are held at
+    2026 ASP files (codes deleted since).  D codes (ADA dental, not in the CMS list) are not checked.
+    Codes known never to have existed (J2682, J2600) are held at
     any date.  A code unknown to us on a date after 2026-09-30 (a later quarterly update may have added
     it) only gets a warning.
 
@@ -160,7 +161,7 @@ class LevelIINotExisting(Rule):
             return
         for ln in ctx.lines:
             code = ln.code
-            if code not in odd or not is_level2_form(code):
+            if code not in odd or not is_level2_form(code) or code[0] == "D":     # D = ADA dental (CDT) codes
                 continue
             dos = ctx.line_date(ln)
             status = drugs.level2_status(code, dos)
@@ -227,8 +228,8 @@ class MalformedProcedureCode(Rule):
     """Procedure code that is not shaped like a CPT or HCPCS code, or a wrong SV101-1 qualifier.
 
     ## What it checks
-    SV101-2 must be a CPT code (five digits, or four digits + F/T/U) or a HCPCS Level II code (a letter
-    A-V and four digits); SV101-1 must be HC (or ER, IV, WK where a payer asks for them).
+    SV101-1 must be HC (or ER, IV, WK where a payer asks for them); with HC, SV101-2 must be a CPT code
+    (five digits, or four digits + F/T/U) or a HCPCS Level II code (a letter A-V and four digits).
 
     ## Why it is denied
     The payer cannot read the procedure (CARC 16 / 181): the claim is rejected at the front end.
@@ -255,7 +256,7 @@ class MalformedProcedureCode(Rule):
             if ln.qualifier != "HC" and ln.qualifier not in _SV101_QUALIFIERS:
                 yield self.finding(ctx, f"SV101-1 qualifier {ln.qualifier!r} is not HC", line=ln,
                                    correct="HC (CPT/HCPCS)")
-            if ln.code not in known and not (is_cpt_form(ln.code) or is_level2_form(ln.code)):
+            if ln.qualifier == "HC" and ln.code not in known and not (is_cpt_form(ln.code) or is_level2_form(ln.code)):
                 yield self.finding(ctx, f"procedure code {ln.code!r} is not a CPT or HCPCS code", line=ln)
 
 
