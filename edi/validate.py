@@ -608,7 +608,9 @@ def detect_transaction(source: Source, name: str | None = None) -> str:
         if sid == "GS":
             gs = seg
         elif sid == "ST":
-            assert gs is not None
+            if gs is None:  # the reader refuses this already; kept for safety
+                raise X12Error("ST outside a functional group", file=reader.name, segment_number=seg.number,
+                               segment_id="ST")
             impl = IMPLEMENTATIONS.get(gs.get(8))
             if impl is None or impl[0] != gs.get(1):
                 raise WrongTransactionError(
