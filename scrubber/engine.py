@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
 
 from edi.x837 import Claim, ServiceLine
 
@@ -31,6 +30,31 @@ if TYPE_CHECKING:
     from config.tables import CodeTables
 
 Severity = Literal["error", "warning"]
+_T = TypeVar("_T")
+
+
+class cached_property(Generic[_T]):  # drop-in for functools.cached_property
+    """A lock-free cached property (functools' takes a lock on every first access in 3.11, which
+    costs microseconds per claim).  Computed once, then served from the instance ``__dict__``."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, cls: type | None = None) -> cached_property[_T]: ...
+    @overload
+    def __get__(self, obj: object, cls: type | None = None) -> _T: ...
+    def __get__(self, obj: object | None, cls: type | None = None) -> _T | cached_property[_T]:
+        if obj is None:
+            return self
+        value = self.func(obj)
+        obj.__dict__[self.name] = value
+        return value
 
 
 @dataclass(slots=True)

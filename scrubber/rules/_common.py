@@ -76,6 +76,17 @@ def date_groups(ctx: ClaimContext) -> Iterator[tuple[date | None, list[ServiceLi
     yield from cache
 
 
+def line_npi(ctx: ClaimContext, line: ServiceLine) -> str:
+    """The rendering provider of a line: 2420A, else 2310B, else the billing provider (cached per claim)."""
+    if line.rendering_npi:
+        return line.rendering_npi
+    default = ctx.extra.get("_npi")
+    if default is None:
+        default = ctx.claim.rendering_npi or ctx.claim.billing_npi
+        ctx.extra["_npi"] = default
+    return str(default)
+
+
 def claim_modifiers(ctx: ClaimContext) -> frozenset[str]:
     """Every modifier on the claim (computed once per claim)."""
     mods_ = ctx.extra.get("_mods")

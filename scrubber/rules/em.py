@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
-from scrubber.rules._common import OFFICE_EM, date_groups, is_office_em
+from scrubber.rules._common import OFFICE_EM, date_groups, is_office_em, line_npi
 
 _MINOR = frozenset({"000", "010"})
 
@@ -159,14 +159,13 @@ class TwoOfficeEM(Rule):
     carc = "97"
 
     def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
-        default = ctx.claim.rendering_npi
         for _d, lines, _codes in date_groups(ctx):
             ems = [ln for ln in lines if is_office_em(ln.code)]
             if len(ems) < 2:
                 continue
             by_npi: dict[str, list[object]] = {}
             for em in ems:
-                by_npi.setdefault(em.rendering_npi or default, []).append(em)
+                by_npi.setdefault(line_npi(ctx, em), []).append(em)
             for group in by_npi.values():
                 if len(group) > 1:
                     g = [ln for ln in ems if ln in group]

@@ -14,6 +14,7 @@ from scrubber.rules._common import (
     distinct_hint,
     distinct_pair,
     dx_families,
+    line_npi,
 )
 
 _PATHOLOGY = frozenset({"88300", "88302", "88304", "88305", "88307", "88309", "88311", "88312", "88313", "88314",
@@ -23,7 +24,7 @@ _BIOPSY = frozenset({"11102", "11104", "11106"})
 
 
 def _npi(ctx: ClaimContext, line: ServiceLine) -> str:
-    return line.rendering_npi or ctx.claim.rendering_npi or ctx.claim.billing_npi
+    return line_npi(ctx, line)
 
 
 @register

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
-from scrubber.rules._common import date_groups, distinct_hint, distinct_pair, is_em
+from scrubber.rules._common import date_groups, distinct_hint, distinct_pair, is_em, line_npi
 
 if TYPE_CHECKING:
     from config.tables import CodeTables
@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 def _other_provider(ctx: ClaimContext, a: ServiceLine, b: ServiceLine) -> bool:
     """PTP edits apply to one provider: lines of different rendering providers are not paired."""
-    default = ctx.claim.rendering_npi
-    return (a.rendering_npi or default) != (b.rendering_npi or default)
+    if not a.rendering_npi and not b.rendering_npi:
+        return False
+    return line_npi(ctx, a) != line_npi(ctx, b)
 
 
 def _bypassed(ctx: ClaimContext, col1: ServiceLine, col2: ServiceLine) -> bool:
