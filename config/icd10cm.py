@@ -6,14 +6,16 @@ importing the package (whose import parses the 30 MB tabular XML, ~4 s): a code 
 no other code extends it (a leaf), a *header* when it is a category or subcategory that has
 children (C44.9, C44.31: valid but not billable).  74,719 billable codes, identical to the CMS
 FY2026 April code list (domain/data/icd10cm_python_packages.yaml).  Loading takes ~0.3 s once per
-process; lookups are set accesses.
+process; lookups are set accesses.  ``config/tables/icd10cm_fy2025_retired.csv`` lists the 28 codes
+billable in FY2025 but not in FY2026; they stay billable for dates of service up to 2025-09-30.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from bisect import bisect_left
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from itertools import pairwise
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 CODE_LIST = "code-list-April-2026.txt"
+RETIRED_FILE = Path(__file__).parent / "tables" / "icd10cm_fy2025_retired.csv"
 VERSION = "ICD-10-CM FY2026 (April 1 2026 update)"
 FY_START = date(2025, 10, 1)        # FY2026 code set in force 2025-10-01 ...
 FY_END = date(2026, 9, 30)          # ... through 2026-09-30
@@ -42,13 +45,17 @@ class Icd10CM:
     headers: frozenset[str]         # undotted categories/subcategories with children
     categories: frozenset[str]      # 3-character categories
     ordered: tuple[str, ...] = ()   # billable codes, sorted (prefix searches)
+    retired: Mapping[str, date] = field(default_factory=dict)   # FY2025 codes gone in FY2026 -> last day
     version: str = VERSION
 
-    def status(self, code: str) -> IcdStatus:
+    def status(self, code: str, dos: date | None = None) -> IcdStatus:
         """``billable``, ``header`` (valid, not billable), ``unknown_in_category`` (the 3-character
-        category exists but the code does not) or ``invalid``.  Dotted or undotted input."""
+        category exists but the code does not) or ``invalid``.  Dotted or undotted input.  With a date
+        of service, codes retired on 2025-10-01 count as billable up to their last day."""
         c = undotted(code)
         if c in self.billable:
+            return "billable"
+        if dos is not None and c in self.retired and dos <= self.retired[c]:
             return "billable"
         if c in self.headers:
             return "header"
@@ -102,5 +109,13 @@ def load_icd10cm(path: str | None = None) -> Icd10CM:
     parents = [c for c, nxt in pairwise(ordered) if nxt.startswith(c)]
     headers = frozenset(parents)
     billable = tuple(c for c in ordered if c not in headers)
+    retired: dict[str, date] = {}
+    if RETIRED_FILE.exists():
+        with RETIRED_FILE.open(encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith(("#", "code,")) or not line.strip():
+                    continue
+                code, until = line.strip().split(",")[:2]
+                retired[code] = date.fromisoformat(until)
     return Icd10CM(billable=frozenset(billable), headers=headers,
-                   categories=frozenset(c for c in ordered if len(c) == 3), ordered=billable)
+                   categories=frozenset(c for c in ordered if len(c) == 3), ordered=billable, retired=retired)

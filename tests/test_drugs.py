@@ -194,3 +194,13 @@ def test_referring_npi_is_checked() -> None:
     text = text.replace("NM1*82*", ref + "NM1*82*", 1)
     out = _scrub(text, "VAL040")
     assert any("referring" in f.message for f in out)
+
+
+def test_icd10cm_codes_retired_in_fy2026_are_billable_before() -> None:
+    icd = load_icd10cm()
+    assert len(icd.retired) == 28
+    assert icd.status("B88.0") == "header"                              # expanded on 2025-10-01
+    assert icd.status("B88.0", date(2025, 9, 30)) == "billable"
+    assert icd.status("B88.0", date(2025, 10, 1)) == "header"
+    assert icd.status("T78.1XXA", date(2024, 5, 1)) == "billable"
+    assert icd.status("T78.1XXA", date(2026, 1, 5)) == "unknown_in_category"

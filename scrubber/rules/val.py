@@ -265,7 +265,9 @@ def _dx_status(ctx: ClaimContext) -> list[tuple[str, str]]:
     hit = ctx.extra.get("_dx_status")
     if hit is None:
         status = load_icd10cm().status
-        hit = [(code, status(code)) for q, code in ctx.claim.diagnoses if q in ("ABK", "ABF")]
+        dates = list(ctx.lines_by_date)
+        last = None if None in dates or not dates else max(d for d in dates if d is not None)
+        hit = [(code, status(code, last)) for q, code in ctx.claim.diagnoses if q in ("ABK", "ABF")]
         ctx.extra["_dx_status"] = hit
     return hit  # type: ignore[no-any-return]
 
@@ -284,7 +286,7 @@ class InvalidDiagnosis(Rule):
     Every HI diagnosis (ABK/ABF) must be an ICD-10-CM code of the FY2026 set (April 2026 update) and be
     sent without the decimal point.  A code whose category exists but which is unknown is still an error,
     except when every date of service is after 2026-09-30 (a later code set may have added it): then a
-    warning.
+    warning.  The 28 FY2025 codes retired on 2025-10-01 are accepted up to 2025-09-30.
 
     ## Why it is denied
     Invalid diagnosis codes are rejected (CARC 146 "diagnosis was invalid for the date(s) of service").
