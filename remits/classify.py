@@ -84,7 +84,9 @@ ACTIONS: tuple[str, ...] = (
 )
 KINDS: tuple[str, ...] = ("denial", "contractual", "patient", "informational")
 
-CONTRACTUAL_CARCS = frozenset({"45", "59", "253", "44", "104", "131", "144", "245"})
+# 42 and A2 (fee schedule / contractual, deactivated) are contractual even on remits dated before
+# their stop dates.
+CONTRACTUAL_CARCS = frozenset({"45", "59", "253", "44", "104", "131", "144", "245", "42", "A2"})
 INFORMATIONAL_CARCS = frozenset({"23", "94"})
 DISTINCT_MODIFIERS = frozenset({"25", "59", "XE", "XS", "XP", "XU", "76", "77"})
 

@@ -238,3 +238,42 @@ def test_cli_worklist(db_url: str, tmp_path: Path) -> None:  # noqa: F811
     assert "transaction does not balance" in out
     code, out = _cli(cfg, "remits", "ingest", str(DATA / "minimal.837"))
     assert code == 2 and "Traceback" not in out
+
+
+def test_cli_record_sent_links_items(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+    cfg = tmp_path / "dermedi.toml"
+    cfg.write_text(f'[database]\nurl = "{db_url}"\n')
+    sent = tmp_path / "sent.837"
+    sent.write_bytes(_sent_837())
+    code, out = _cli(cfg, "remits", "record-sent", str(sent), "--no-scrub")
+    assert code == 0 and "2 claims recorded" in out
+    code, out = _cli(cfg, "remits", "record-sent", str(sent), "--no-scrub")
+    assert code == 0 and "0 claims recorded" in out
+    _cli(cfg, "remits", "ingest", str(DENIALS))
+    rows = {r["claim_id"]: r for r in json.loads(_cli(cfg, "worklist", "list", "--format", "json")[1])}
+    assert rows["DERM001"]["submitted"] and rows["DERM003"]["submitted"] and not rows["DERM005"]["submitted"]
+    out_837 = tmp_path / "r.837"
+    code, out = _cli(cfg, "worklist", "correct", str(rows["DERM001"]["id"]), "-o", str(out_837))
+    assert code == 0 and "not sent" in out and validate_file(out_837).valid
+    code, out = _cli(cfg, "worklist", "correct", str(rows["DERM005"]["id"]), "-o", str(tmp_path / "n.837"))
+    assert code == 1 and "not sent through dermedi" in out
+
+
+def test_public_samples_ingest_or_quarantine(engine: Engine) -> None:
+    """Public 835 examples: each is ingested or (malformed SVC composite) quarantined, never crashes."""
+    from edi.errors import X12Error
+
+    samples = sorted(Path("/work/shared/domain/samples-835").glob("*.835"))
+    if not samples:
+        pytest.skip("public samples not present")
+    statuses = {}
+    for p in samples:
+        try:
+            statuses[p.name] = ingest_835_file(engine, p, today=TODAY).status
+        except X12Error as exc:
+            statuses[p.name] = f"error: {exc}"
+    assert statuses["lfh__tertiary-payment.835"] == "quarantined"
+    assert statuses["lfh__managed-care.835"] == "ingested"
+    with session_scope(engine) as s:
+        codes = {i.carc_sent for i in s.scalars(select(WorkItem))}
+    assert not codes & {"42", "A2", "45"}       # legacy contractual codes are not denials

@@ -194,6 +194,52 @@ def summary_cmd(config: ConfigOpt = None,
     typer.echo(json.dumps(data, indent=2) if fmt is OutFormat.json else summary_table(data))
 
 
+@remits_app.command("record-sent")
+def record_sent_cmd(files: Annotated[list[Path], typer.Argument(help="837P files that were sent")],
+                    config: ConfigOpt = None,
+                    scrub: Annotated[bool, typer.Option("--scrub/--no-scrub",
+                                                        help="also record what the scrubber says")] = True) -> None:
+    """Remember sent 837P claims (for replacement claims) and their scrubber findings (for the
+    closed-loop summary).  The send command does the same for files it sends."""
+    from dermedi.db import session_scope
+    from edi.x837 import Parser837
+    from remits.ingest import sha256_file
+    from remits.worklist import record_scrub_results, record_submitted_claims
+
+    settings = _settings(config)
+    scrubber: Any = None
+    if scrub:
+        try:
+            from scrubber.engine import Scrubber
+
+            scrubber = Scrubber()
+        except ImportError as exc:
+            typer.echo(f"dermedi: scrubber not available ({exc.name}); recording the claims only", err=True)
+    code = 0
+    with _engine(settings) as engine:
+        for f in files:
+            try:
+                digest = sha256_file(f)
+                parser = Parser837(f, str(f))
+                stored = runs = 0
+                with session_scope(engine) as s:
+                    for claim in parser.claims():
+                        new = record_submitted_claims(s, [claim], file_sha256=digest, delimiters=parser)
+                        stored += new
+                        if scrubber is not None and new:
+                            runs += record_scrub_results(s, [scrubber.scrub(claim)], file_sha256=digest)
+            except X12Error as exc:
+                typer.echo(f"dermedi: {exc}", err=True)
+                code = max(code, EXIT_BAD_INPUT)
+                continue
+            except OSError as exc:
+                typer.echo(f"dermedi: {f}: {exc.strerror}", err=True)
+                code = max(code, EXIT_BAD_INPUT)
+                continue
+            typer.echo(f"{f.name}: {stored} claims recorded, {runs} scrub results recorded")
+    raise typer.Exit(code)
+
+
 @remits_app.command("routes")
 def routes_cmd() -> None:
     """The denial routing table (group + CARC + RARC -> category and action)."""
