@@ -2,10 +2,13 @@
 
 Deadline
 --------
-``payer_type`` is taken from the settings (``[payers.<id>] payer_type``), else from CLP06
-(``MA``/``MB`` Medicare, ``MC`` Medicaid, anything else commercial).  Days come from
-``Settings.remits.payer_deadline_days[payer_id]``, else ``Settings.remits.deadline_days[payer_type]``
-(defaults: Medicare 120 = redetermination window, Medicaid 60, commercial 180).
+``payer_type`` is the payer id's own entry (``payer_type`` in config/payers.yaml ``payers:`` or
+dermedi.toml ``[payers."<id>"]``), else CLP06 (``MA``/``MB`` Medicare, ``MC`` Medicaid, the
+payer-profile filing-indicator map for the rest, default commercial).  Days come from
+``Settings.remits.payer_deadline_days[payer_id]``, else the payer id's own
+``appeal_deadline_days`` (payers.yaml / dermedi.toml), else
+``Settings.remits.deadline_days[payer_type]`` (defaults: Medicare 120 = redetermination window,
+Medicaid 60, commercial 180).
 
 * The window starts at the remit date (BPR16 payment date, else DTM*405 production date).
 * Medicare counts from *receipt* of the remittance and presumes receipt 5 days after the date
@@ -13,7 +16,8 @@ Deadline
   deadlines get those days added.  Other payers count from the remit date itself.
 * A Medicare item whose action is ``correct_and_resubmit`` is a new claim, not an appeal
   (e.g. CO-16/MA130 has no appeal rights): its deadline is the timely-filing limit, 12 months
-  from the date of service (42 CFR 424.44), when the service date is known.
+  from the date of service (42 CFR 424.44; the payer id's ``timely_filing_days`` if set), when
+  the service date is known.
 
 Priority
 --------
@@ -58,17 +62,55 @@ RECOVERABILITY: dict[str, Decimal] = {
 MEDICARE_TIMELY_FILING_DAYS = 365
 
 
+_PROFILES: dict[str, Any] = {}
+
+
+def payer_profile(payer_id: str, filing_indicator: str, settings: Any | None = None) -> Any | None:
+    """The scrubber's payer profile (config/payers.yaml + dermedi.toml [payers]), or None."""
+    overrides = getattr(settings, "payers", None) or {}
+    key = repr(sorted((str(k), repr(v)) for k, v in overrides.items()))
+    profiles = _PROFILES.get(key)
+    if profiles is None:
+        try:
+            from config.payers import load_payer_profiles
+
+            profiles = load_payer_profiles(overrides)
+        except Exception:  # a missing or invalid profile file: fall back to CLP06 and Settings.remits
+            return None
+        if len(_PROFILES) < 32:
+            _PROFILES[key] = profiles
+    try:
+        return profiles.for_payer(payer_id, filing_indicator)
+    except Exception:
+        return None
+
+
+def _explicit_payer(payer_id: str, settings: Any | None) -> dict[str, Any]:
+    """Fields set for this payer id in payers.yaml or dermedi.toml (not the type defaults)."""
+    overrides = getattr(settings, "payers", None) or {}
+    body = dict(overrides.get(payer_id) or {})
+    try:
+        from config.payers import PAYERS_FILE, _read_file
+
+        listed = (_read_file(str(PAYERS_FILE)).get("payers") or {}).get(payer_id) or {}
+    except Exception:  # no or invalid payers.yaml: dermedi.toml alone
+        listed = {}
+    return {**dict(listed), **body}
+
+
 def payer_type_for(payer_id: str, filing_indicator: str, settings: Any | None = None) -> str:
-    if settings is not None:
-        profile = getattr(settings, "payers", {}).get(payer_id) or {}
-        value = profile.get("payer_type") if isinstance(profile, dict) else None
-        if isinstance(value, str) and value:
-            return value
+    """medicare / medicaid / commercial: the payer's profile (payer id, then CLP06), else CLP06."""
+    explicit = _explicit_payer(payer_id, settings).get("payer_type")
+    if isinstance(explicit, str) and explicit:
+        return explicit
     fi = (filing_indicator or "").upper()
     if fi in ("MA", "MB"):
         return "medicare"
     if fi == "MC":
         return "medicaid"
+    prof = payer_profile(payer_id, fi, settings)
+    if prof is not None and fi:
+        return str(prof.payer_type)
     return "commercial"
 
 
@@ -81,9 +123,13 @@ def deadline_for(remit_date: date | None, payer_id: str, payer_type: str, *, act
         "medicare": 120, "medicaid": 60, "commercial": 180}
     payer_days: dict[str, int] = getattr(remits, "payer_deadline_days", None) or {}
     presumption: int = getattr(remits, "receipt_presumption_days", 5)
+    explicit = _explicit_payer(payer_id, settings)
     if payer_type == "medicare" and action == "correct_and_resubmit" and service_date is not None:
-        return service_date + timedelta(days=MEDICARE_TIMELY_FILING_DAYS)
+        tf = explicit.get("timely_filing_days", MEDICARE_TIMELY_FILING_DAYS)
+        return service_date + timedelta(days=int(tf))
     days = payer_days.get(payer_id)
+    if days is None and "appeal_deadline_days" in explicit:
+        days = int(explicit["appeal_deadline_days"])
     if days is None:
         days = deadline_days.get(payer_type, deadline_days.get("commercial", 180))
     start = remit_date + timedelta(days=presumption) if payer_type == "medicare" else remit_date

@@ -121,3 +121,13 @@ def test_deadlines_and_priority() -> None:
     # same dollars: a correctable error outranks a cosmetic exclusion
     assert priority(Decimal(100), "submission_error", None, today) > priority(Decimal(100), "non_covered", None, today)
     assert priority(Decimal(100), "bundling", None, today) == Decimal("55.0000")
+
+
+def test_payer_profile_deadlines() -> None:
+    from config.settings import Settings
+
+    # a payer id listed in config/payers.yaml (UHC, commercial) and an override in dermedi.toml
+    s = Settings(payers={"99999": {"payer_type": "medicaid", "appeal_deadline_days": 30}})
+    assert payer_type_for("87726", "MB", None) == "commercial"
+    assert payer_type_for("99999", "12", s) == "medicaid"
+    assert deadline_for(date(2026, 11, 20), "99999", "medicaid", settings=s) == date(2026, 12, 20)
