@@ -224,12 +224,15 @@ LIST_FIELDS: tuple[str, ...] = (
 
 
 def list_items(session: Session, *, category: str | None = None, status: str | None = None,
-               owner: str | None = None, claim_id: str | None = None, limit: int | None = None) -> list[WorkItem]:
+               owner: str | None = None, claim_id: str | None = None, limit: int | None = None,
+               open_only: bool = False) -> list[WorkItem]:
     q = select(WorkItem)
     if category:
         q = q.where(WorkItem.category == category)
     if status:
         q = q.where(WorkItem.status == status)
+    elif open_only:
+        q = q.where(WorkItem.status.in_(OPEN_STATUSES))
     if owner:
         q = q.where(WorkItem.owner == owner)
     if claim_id:

@@ -223,6 +223,10 @@ def test_cli_worklist(db_url: str, tmp_path: Path) -> None:  # noqa: F811
     code, out = _cli(cfg, "worklist", "update", str(taken["id"]), "--status", "in_progress", "--user", "alice")
     assert code == 1 and "cannot go from written_off" in out
     code, out = _cli(cfg, "worklist", "list", "--owner", "alice", "--format", "json")
+    assert json.loads(out) == []                       # closed items are not in the queue
+    code, out = _cli(cfg, "worklist", "list", "--owner", "alice", "--all", "--format", "json")
+    assert [r["id"] for r in json.loads(out)] == [taken["id"]]
+    code, out = _cli(cfg, "worklist", "list", "--status", "written_off", "--format", "json")
     assert [r["id"] for r in json.loads(out)] == [taken["id"]]
     export = tmp_path / "out" / "worklist.csv"
     code, out = _cli(cfg, "worklist", "export", "--csv", str(export))

@@ -275,8 +275,9 @@ def worklist_list(config: ConfigOpt = None,
                   owner: Annotated[str | None, typer.Option("--owner")] = None,
                   claim: Annotated[str | None, typer.Option("--claim", help="claim id (CLP01)")] = None,
                   limit: Annotated[int | None, typer.Option("--limit")] = None,
+                  all_: Annotated[bool, typer.Option("--all", help="include resolved and written-off items")] = False,
                   fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table) -> None:
-    """Worklist items, highest priority first."""
+    """Worklist items, highest priority first (open items unless --status or --all)."""
     from dermedi.db import session_scope
     from remits.classify import CATEGORIES
     from remits.worklist import STATUSES, csv_text, items_as_dicts, list_items
@@ -288,7 +289,7 @@ def worklist_list(config: ConfigOpt = None,
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:
         rows = items_as_dicts(s, list_items(s, category=category, status=status, owner=owner, claim_id=claim,
-                                            limit=limit))
+                                            limit=limit, open_only=not all_))
     if fmt is ListFormat.json:
         typer.echo(json.dumps(rows, indent=2))
     elif fmt is ListFormat.csv:
