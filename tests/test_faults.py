@@ -225,9 +225,10 @@ def test_fault_injection_loop(tmp_path: Path, sshd_server: SSHServer, client_key
             if rng.random() < 0.5:
                 pickup()
 
-        # the backlog goes out with one clean run (a second one if the first is unlucky)
-        for _ in range(2):
-            final = deliver_pending(env.engine, env.profile, sleep=no_sleep, transport_factory=factory)
+        # the backlog goes out with one clean run (more only if a busy machine makes it time out)
+        relaxed = env.profile.model_copy(update={"channel_timeout": 10.0, "retries": 4})
+        for _ in range(3):
+            final = deliver_pending(env.engine, relaxed, sleep=no_sleep, transport_factory=factory)
             if final.ok:
                 break
         assert final.ok, final.error
