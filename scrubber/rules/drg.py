@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 
 from config.drugs import DrugInfo, format_ndc11, is_ndc11, load_drug_tables, ndc11
@@ -109,7 +109,12 @@ class NdcMissing(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if not (ctx.payer.ndc_required or ctx.is_medicaid):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         if not (ctx.payer.ndc_required or ctx.is_medicaid):
             return
         for ln in drug_lines(ctx):
@@ -148,7 +153,12 @@ class NdcFormat(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if not ndc_lines(ctx):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         for ln in ndc_lines(ctx):
             if ln.ndc_qualifier != "N4":
                 yield self.finding(ctx, f"{ln.code}: LIN02 is {ln.ndc_qualifier!r}; NDCs are reported with N4",
@@ -196,7 +206,12 @@ class NdcQuantity(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if not ndc_lines(ctx):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         for ln in ndc_lines(ctx):
             has_ctp = any(s.elements[0] == "CTP" for s in ln.segments)
             if not has_ctp:
@@ -240,7 +255,12 @@ class NdcNotInCrosswalk(Rule):
     severity = "warning"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if not ndc_lines(ctx):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         drugs = ctx.drugs
         for ln in ndc_lines(ctx):
             if ln.ndc_qualifier != "N4" or not is_ndc11(ln.ndc):

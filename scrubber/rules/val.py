@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -34,6 +34,7 @@ class _Sets:
     drugs: object = None
     lifetime: frozenset[str] = frozenset()
     known: frozenset[str] = frozenset()
+    safe_level2: frozenset[str] = frozenset()     # known codes VAL002 never reports at any date
 
 
 def _sets(ctx: ClaimContext) -> type[_Sets]:
@@ -41,6 +42,8 @@ def _sets(ctx: ClaimContext) -> type[_Sets]:
         _Sets.lifetime = frozenset(c for c, i in ctx.tables.codes.items()
                                    if i.effective_from is not None or i.effective_to is not None)
         _Sets.known = frozenset(ctx.tables.codes) | frozenset(ctx.drugs.pfs2025) | ctx.drugs.hcpcs_current
+        _Sets.safe_level2 = (ctx.drugs.hcpcs_current - frozenset(ctx.drugs.nonexistent)) | frozenset(
+            c for c in _Sets.known if not is_level2_form(c))
         _Sets.tables, _Sets.drugs = ctx.tables, ctx.drugs
     return _Sets
 
@@ -97,7 +100,12 @@ class CodeNotEffective(Rule):
     severity = "error"
     carc = "181"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if ctx.codes.isdisjoint(_sets(ctx).lifetime):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         lifetime = _sets(ctx).lifetime
         if ctx.codes.isdisjoint(lifetime):
             return
@@ -154,7 +162,12 @@ class LevelIINotExisting(Rule):
     severity = "error"
     carc = "181"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if ctx.codes <= _sets(ctx).safe_level2:
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         drugs = ctx.drugs
         odd = ctx.codes - drugs.hcpcs_current
         if not odd:
@@ -211,7 +224,12 @@ class CodeNotInTables(Rule):
     severity = "warning"
     carc = "181"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if ctx.codes <= _sets(ctx).known:
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         odd = ctx.codes - _sets(ctx).known
         if not odd:
             return
@@ -250,7 +268,12 @@ class MalformedProcedureCode(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if ctx.codes <= _sets(ctx).known and all(ln.qualifier == "HC" for ln in ctx.lines):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         known = _sets(ctx).known
         for ln in ctx.lines:
             if ln.qualifier != "HC" and ln.qualifier not in _SV101_QUALIFIERS:
@@ -308,7 +331,12 @@ class InvalidDiagnosis(Rule):
     severity = "error"
     carc = "146"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if all(st == "billable" and "." not in raw for raw, st in _dx_status(ctx)):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         icd = load_icd10cm()
         for raw, status in _dx_status(ctx):
             if status == "billable" and "." not in raw:
@@ -356,7 +384,12 @@ class NonBillableDiagnosis(Rule):
     severity = "error"
     carc = "146"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if all(st != "header" for _raw, st in _dx_status(ctx)):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         icd = load_icd10cm()
         for raw, status in _dx_status(ctx):
             if status == "header":
@@ -394,7 +427,13 @@ class DiagnosisQualifier(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        quals = {q for q, _c in ctx.claim.diagnoses}
+        if "ABK" in quals and "BK" not in quals and "BF" not in quals:
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         quals = [q for q, _c in ctx.claim.diagnoses]
         icd9 = [c for q, c in ctx.claim.diagnoses if q in ("BK", "BF")]
         if icd9:
@@ -432,7 +471,13 @@ class DiagnosisPointer(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        n = len(ctx.diagnosis_codes)
+        if all(ln.pointers and min(ln.pointers) >= 1 and max(ln.pointers) <= n for ln in ctx.lines):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         n = len(ctx.claim.diagnosis_codes)
         for ln in ctx.lines:
             if not ln.pointers:
@@ -474,17 +519,18 @@ class TotalChargeMismatch(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         total = ctx.claim.total_charge
         if total is None:
-            return
+            return ()
         s = Decimal(0)
         for ln in ctx.lines:
             if ln.charge is None:
-                return
+                return ()
             s += ln.charge
-        if s != total:
-            yield self.finding(ctx, f"CLM02 {total} is not the sum of the line charges {s}", correct=f"CLM02 = {s}")
+        if s == total:
+            return ()
+        return [self.finding(ctx, f"CLM02 {total} is not the sum of the line charges {s}", correct=f"CLM02 = {s}")]
 
 
 @lru_cache(maxsize=4096)
@@ -527,27 +573,29 @@ class InvalidNPI(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         claim = ctx.claim
+        out: list[ScrubFinding] = []
         billing = claim.billing
         if billing is not None:
             npi = _billing_ids(billing)[0]
             if not npi:
-                yield self.finding(ctx, "the billing provider (2010AA) has no NPI (NM108 XX)")
+                out.append(self.finding(ctx, "the billing provider (2010AA) has no NPI (NM108 XX)"))
             elif not npi_valid(npi):
-                yield self.finding(ctx, f"billing provider NPI {npi} is not a valid NPI (check digit)")
+                out.append(self.finding(ctx, f"billing provider NPI {npi} is not a valid NPI (check digit)"))
         for s in claim.segments:
             el = s.elements
             if el[0] == "NM1" and len(el) > 9 and el[8] == "XX" and el[1] in _NPI_ROLES and not npi_valid(el[9]):
-                yield self.finding(ctx, f"{_NPI_ROLES[el[1]]} provider NPI {el[9]} is not a valid NPI")
+                out.append(self.finding(ctx, f"{_NPI_ROLES[el[1]]} provider NPI {el[9]} is not a valid NPI"))
         for ln in ctx.lines:
             if len(ln.segments) < 4:         # LX, SV1, DTP: no 2420 provider loop
                 continue
             for s in ln.segments:
                 el = s.elements
                 if el[0] == "NM1" and len(el) > 9 and el[8] == "XX" and el[1] in _NPI_ROLES and not npi_valid(el[9]):
-                    yield self.finding(ctx, f"line {ln.number}: {_NPI_ROLES[el[1]]} provider NPI {el[9]} is not a "
-                                       "valid NPI", line=ln)
+                    out.append(self.finding(ctx, f"line {ln.number}: {_NPI_ROLES[el[1]]} provider NPI {el[9]} is "
+                                            "not a valid NPI", line=ln))
+        return out
 
 
 @lru_cache(maxsize=1024)
@@ -596,19 +644,19 @@ class InvalidTaxId(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         billing = ctx.claim.billing
         if billing is None:
-            return
+            return ()
         _npi, q, value = _billing_ids(billing)
         if not q:
-            yield self.finding(ctx, "the billing provider (2010AA) has no tax id (REF*EI or REF*SY)")
-            return
+            return [self.finding(ctx, "the billing provider (2010AA) has no tax id (REF*EI or REF*SY)")]
         problem = _tax_id_problem(q, value)
-        if problem is not None:
-            sev, msg = problem
-            yield self.finding(ctx, msg, severity="warning" if sev == "warning" else None,
-                               correct="nine digits, no hyphen")
+        if problem is None:
+            return ()
+        sev, msg = problem
+        return [self.finding(ctx, msg, severity="warning" if sev == "warning" else None,
+                             correct="nine digits, no hyphen")]
 
 
 @register
@@ -644,7 +692,14 @@ class ServiceDateInvalid(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        today, fd = ctx.today, ctx.file_date
+        limit = today if fd is None or fd > today else fd
+        if all(d is not None and d <= limit for d in ctx.lines_by_date):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         fd = ctx.file_date
         limit = ctx.today if fd is None or fd > ctx.today else fd
         bad = [d for d in ctx.lines_by_date if d is None or d > limit]
@@ -696,16 +751,17 @@ class TimelyFiling(Rule):
     severity = "warning"
     carc = "29"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         if ctx.claim.frequency_code in ("7", "8"):
-            return
+            return ()
         dates = [d for d in ctx.lines_by_date if d is not None]
         if not dates:
-            return
+            return ()
         ref = ctx.file_date or ctx.today
         oldest = min(dates)
         limit = int(ctx.payer.timely_filing_days)
         age = (ref - oldest).days
-        if age > limit:
-            yield self.finding(ctx, f"date of service {oldest.isoformat()} is {age} days before "
-                               f"{ref.isoformat()}: past the payer's {limit}-day filing limit")
+        if age <= limit:
+            return ()
+        return [self.finding(ctx, f"date of service {oldest.isoformat()} is {age} days before "
+                             f"{ref.isoformat()}: past the payer's {limit}-day filing limit")]
