@@ -40,6 +40,16 @@ def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> o
         fail(f"--today: {exc}", EXIT_BAD_INPUT)
 
 
+def _exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit so a killed scrub removes its partial outputs."""
+    import signal
+
+    def _handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _handler)
+
+
 @app.command("scrub")
 def scrub(
     input_file: Annotated[Path, typer.Argument(metavar="IN.837", help="837P file to scrub")],
@@ -64,6 +74,7 @@ def scrub(
         fail(f"{input_file}: no such file", EXIT_BAD_INPUT)
     scrubber = _scrubber(config, today, ncci_db)
     assert isinstance(scrubber, Scrubber)
+    _exit_on_sigterm()
     with x12_errors():
         try:
             summary = scrub_file(input_file, clean_out=clean_out, held_out=held_out, report=report, html=html,
