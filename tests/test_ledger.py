@@ -227,3 +227,21 @@ def test_samples_send_exactly_the_claims_the_scrubber_passes(tmp_path: Path,
             assert sent == expected, src.name
     finally:
         denv.engine.dispose()
+
+
+def test_no_phi_in_logs_or_ledger_errors(denv: DirEnv, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    src = make_837(denv.tmp / "b.837", ["L1", "LBAD"], held=("LBAD",))
+    send_files(denv.engine, denv.settings, denv.profile, [src], sleep=no_sleep)
+    denv.up.rename(denv.tmp / "gone")
+    prepare(denv.engine, denv.settings, denv.profile, make_837(denv.tmp / "c.837", ["L2"]))
+    rep = deliver_pending(denv.engine, denv.profile, sleep=no_sleep)
+    assert rep.error is not None
+    with session_scope(denv.engine) as s:
+        errors = " ".join(x.error or "" for x in s.scalars(select(Submission)))
+    text = caplog.text + errors + rep.error.message
+    assert "queued" in caplog.text  # the log is there...
+    for phi in ("DOE", "JOHN", "1EG4TE5MK73", "19500101", "ELM ST"):  # ...without the patient's data
+        assert phi not in text
