@@ -233,3 +233,118 @@ class UnknownModifier(Rule):
                 elif m not in KNOWN_MODIFIERS:
                     yield self.finding(ctx, f"modifier {m} on {ln.code} is not a known CPT/HCPCS modifier", line=ln,
                                        severity="warning", correct="check the modifier")
+
+
+_GLOBAL_DAYS = {"010": 10, "090": 90}
+
+
+@register
+class FiftyEightWithoutGlobal(Rule):
+    """Modifier 58 when the claim shows no open postoperative period.
+
+    ## What it checks
+    A line with modifier 58 (staged or related procedure during the postoperative period) on date D.
+    When the claim itself has procedures on earlier dates, at least one of them must have a global
+    period still open on D (010 days: D within 10 days; 090: within 90).  It fires when every
+    earlier procedure on the claim has a 000-day global (biopsies, Mohs, shaves, simple repairs)
+    or its global has ended.  Without earlier procedures on the claim nothing is judged (the
+    original surgery may be on another claim).
+
+    ## Why it is denied
+    58 only applies inside another procedure's global period; after a 000-day procedure there is
+    no postoperative period, so the modifier is wrong (and payers reject the modifier/procedure
+    combination).
+
+    ## Example
+    `11102` on 09-03 and `11602-58` on 09-10 (excision after a biopsy, seed error E24);
+    `17311` on 09-03 and `13132-58` on 09-05 (repair the day after Mohs, seed error E17).
+
+    ## Correct coding
+    Bill the later procedure without 58 (a new global period starts).  58 is right for a
+    re-excision of margins inside a 010-day excision global.
+
+    ## Source
+    CMS PFS global days (biopsy and Mohs 000); medicalbillingcptmodifiers.com global surgery
+    modifiers; domain modifiers.yaml ("58"); seed errors E17, E24.
+    """
+
+    id = "MOD006"
+    name = "58-without-open-global"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if "58" not in claim_modifiers(ctx):
+            return
+        gd = ctx.tables.global_days
+        for ln in ctx.lines:
+            if "58" not in ln.modifiers:
+                continue
+            d = ctx.line_date(ln)
+            if d is None:
+                continue
+            earlier = [(od, o) for o in ctx.lines if (od := ctx.line_date(o)) is not None and od < d
+                       and gd(o.code) in ("000", "010", "090")]
+            if not earlier:
+                continue
+            if any(gd(o.code) in _GLOBAL_DAYS and (d - od).days <= _GLOBAL_DAYS[str(gd(o.code))]
+                   for od, o in earlier):
+                continue
+            names = ", ".join(sorted({o.code for _od, o in earlier}))
+            yield self.finding(
+                ctx, f"{ln.code}-58 but the earlier procedure(s) on the claim ({names}) leave no open "
+                "postoperative period (000-day global or ended)", line=ln, lines=[ln, *(o for _od, o in earlier)],
+                correct=f"{ln.code} without 58")
+
+
+@register
+class SeventySixNotSameDay(Rule):
+    """Modifier 76 (repeat procedure, same day) without the same procedure on that day.
+
+    ## What it checks
+    A line with modifier 76 must repeat a procedure billed on the same date of service.  It fires
+    when the claim has no other line with the same code on that date but does have a procedure of
+    the same family on an earlier date (a re-excision or later session, not a same-day repeat).
+
+    ## Why it is denied
+    76 means the same procedure repeated the same day by the same physician.  A re-excision for
+    positive margins is a different, more extensive procedure, reported with 58 when inside the
+    original excision's 010-day global.
+
+    ## Example
+    `11602` on 09-03 and `11603-76` on 09-10 for a re-excision of margins (seed error E18).
+
+    ## Correct coding
+    `11603-58` (inside the 10-day global of 11602), or no modifier after the global ended.
+
+    ## Source
+    medicalbillingcptmodifiers.com global surgery modifiers (24, 25, 57, 58, 59, 78, 79);
+    domain modifiers.yaml ("76"); seed error E18.
+    """
+
+    id = "MOD007"
+    name = "76-not-same-day"
+    family = "MOD"
+    severity = "error"
+    carc = "4"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        if "76" not in claim_modifiers(ctx):
+            return
+        fam = ctx.tables.family
+        for ln in ctx.lines:
+            if "76" not in ln.modifiers:
+                continue
+            d = ctx.line_date(ln)
+            f = fam(ln.code)
+            if d is None or f is None:
+                continue
+            if any(o is not ln and o.code == ln.code and ctx.line_date(o) == d for o in ctx.lines):
+                continue
+            earlier = [o for o in ctx.lines if fam(o.code) == f and (od := ctx.line_date(o)) is not None and od < d]
+            if earlier:
+                yield self.finding(
+                    ctx, f"{ln.code}-76 is not a same-day repeat (no {ln.code} on that date; "
+                    f"{earlier[0].code} was on an earlier date)", line=ln, lines=[ln, *earlier],
+                    correct=f"{ln.code}-58 if inside the earlier procedure's global period, else no modifier")
