@@ -227,3 +227,19 @@ def test_denied_again_adds_event_not_item(engine: Engine, tmp_path: Path) -> Non
     r = ingest_835_file(engine, p, today=TODAY)
     assert r.status == "ingested" and r.items_created == 0 and r.items_seen_again == len(EXPECTED)
     assert _counts(engine)["work_items"] == len(EXPECTED)
+
+
+def test_no_patient_data_copied(engine: Engine) -> None:
+    """Patient names and member ids of NM1*QC never reach the remit or worklist tables."""
+    ingest_835_file(engine, DENIALS, today=TODAY)
+    ingest_835_file(engine, REVERSAL, today=date(2026, 12, 16))
+    phi = ("9AA9AA9AA91", "9DD9DD9DD94", "XGG000007", "ALPHA", "CHARLIE", "PATIENT")
+    from sqlalchemy import String, Text
+
+    with session_scope(engine) as s:
+        for model in (RemitFile, RemitPayment, RemitClaim, RemitLine, RemitAdjustment, RemitPLB, WorkItem,
+                      WorkItemEvent):
+            cols = [c for c in model.__table__.columns if isinstance(c.type, String | Text)]
+            for row in s.execute(select(*cols)).all():
+                text = " ".join(str(v) for v in row if v is not None)
+                assert not any(p in text for p in phi), (model.__tablename__, text)
