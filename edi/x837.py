@@ -737,7 +737,7 @@ class ClaimWriter:
         self._st_count = 0
         self._gs_count = 0
         self._st_segments = 0
-        self._hl_map: dict[int, str] = {}
+        self._hl_map: dict[int, tuple[HLNode, str]] = {}
         self._hl_next = 1
         self._pre = ""
         self._buf: list[str] = []
@@ -821,24 +821,38 @@ class ClaimWriter:
                 self._emit(els, origin=s.number)
                 self._st_segments += 1
         chain = [n for n in (claim.billing, claim.subscriber, claim.patient) if n is not None]
+        # HL loops already written are those of the previous claim's chain (the map holds
+        # the nodes themselves, so an id() is never reused while it is a key).  A loop seen
+        # earlier but not in that chain is written again under a new HL number.
+        old_map = self._hl_map
+        new_map: dict[int, tuple[HLNode, str]] = {}
         for i, node in enumerate(chain):
             key = id(node)
-            if key in self._hl_map:
+            seen = old_map.get(key)
+            if seen is not None and seen[0] is node:
+                new_map[key] = seen
                 continue
             number = str(self._hl_next)
             self._hl_next += 1
-            self._hl_map[key] = number
-            parent = self._hl_map.get(id(node.parent)) if node.parent is not None else ""
+            new_map[key] = (node, number)
+            parent_entry = new_map.get(id(node.parent)) if node.parent is not None else None
             has_child = "1" if i + 1 < len(chain) else "0"
-            hl = ["HL", number, parent or "", node.level, has_child]
+            hl = ["HL", number, parent_entry[1] if parent_entry is not None else "", node.level, has_child]
             self._emit(hl, origin=node.hl.number)
             self._st_segments += 1
             for s in node.segments[1:]:
                 self._emit(s.elements, origin=s.number)
                 self._st_segments += 1
-        for s in claim.all_segments():
-            self._emit(s.elements, origin=s.number)
-            self._st_segments += 1
+        self._hl_map = new_map
+        # the claim's own segments, rendered in one go
+        segs = list(claim.all_segments())
+        pre, esep, term = self._pre, self.d.element, self.d.segment
+        self._buf.extend([pre + esep.join(s.elements) + term for s in segs])
+        if self.origins is not None:
+            self.origins.extend([s.number for s in segs])
+        self._st_segments += len(segs)
+        if len(self._buf) > 4096:
+            self.flush()
         self.claims_written += 1
 
     def close(self) -> None:
