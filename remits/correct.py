@@ -6,7 +6,10 @@
   (:func:`remits.worklist.record_submitted_claims`).  Otherwise :class:`WorklistError`
   explains that the claim has to be corrected where it was billed.
 * CLM05-3 becomes ``7`` (replacement of a prior claim) and REF*F8 carries the payer claim
-  control number (CLP07) from the remit, placed where the 2300 loop expects it.
+  control number (CLP07) from the remit, placed where the 2300 loop expects it.  Exception:
+  a claim the payer could not process (RARC MA130: "no appeal rights, submit a new claim") or
+  rejected at the front door (277CA) was never adjudicated, so it is written as a new claim
+  (frequency code unchanged, no REF*F8).
 * Fixes are applied only where the classification route marks them certain: today that is
   "add modifier 25 to the E/M line" for a bundling denial (CO-97/234/236/231) of an E/M line
   billed without 25.  Every other open denial of the claim is listed as "needs review".
@@ -43,12 +46,14 @@ class Correction:
     applied: list[str] = field(default_factory=list)
     needs_review: list[str] = field(default_factory=list)
     items: list[int] = field(default_factory=list)
+    new_claim: bool = False          # unprocessable / rejected: a new claim, not a replacement
 
     def summary(self) -> str:
         done = "; ".join(self.applied) or "no automatic fix"
         review = ("; review: " + "; ".join(self.needs_review)) if self.needs_review else ""
-        return (f"replacement claim {self.claim_id} (CLM05-3=7, REF*F8={self.payer_claim_number}) written to "
-                f"{self.path} for review, not sent: {done}{review}")
+        kind = ("new claim (unprocessable or rejected, so not a replacement: CLM05-3=1, no REF*F8)"
+                if self.new_claim else f"replacement claim (CLM05-3=7, REF*F8={self.payer_claim_number})")
+        return f"{kind} {self.claim_id} written to {self.path} for review, not sent: {done}{review}"
 
 
 def _find_line(claim: Claim, item: WorkItem) -> ServiceLine | None:
@@ -110,14 +115,17 @@ def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, 
                             "stored), so a replacement cannot be written here: correct it where it was billed")
     sub = session.get(SubmittedClaim, sub_id)
     assert sub is not None
-    if not item.payer_claim_number:
+    # A claim the payer could not process (MA130) or rejected at the front door (277CA) was never
+    # adjudicated: it is sent again as a new claim, not as a replacement of a payer claim number.
+    new_claim = item.source == "277CA" or "MA130" in item.rarcs.split(",")
+    if not new_claim and not item.payer_claim_number:
         raise WorklistError(f"item {item_id} has no payer claim control number (CLP07) for REF*F8")
     parser = Parser837(sub.x12.encode("latin-1"), f"submitted claim {item.claim_id}")
     claim = next((c for c in parser.claims() if c.claim_id == item.claim_id), None)
     if claim is None:
         raise WorklistError(f"the stored copy of claim {item.claim_id} does not contain that claim")
     component = parser.delimiters.component
-    result = Correction(item.claim_id, str(out_path), item.payer_claim_number)
+    result = Correction(item.claim_id, str(out_path), item.payer_claim_number, new_claim=new_claim)
     siblings = list(session.scalars(select(WorkItem).where(
         WorkItem.claim_id == item.claim_id, WorkItem.payer_id == item.payer_id,
         WorkItem.status.in_(OPEN_STATUSES), WorkItem.source == item.source).order_by(WorkItem.id)))
@@ -133,7 +141,8 @@ def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, 
         else:
             result.needs_review.append(f"{label}: {it.action}")
         result.items.append(it.id)
-    _set_replacement(claim, item.payer_claim_number, component)
+    if not new_claim:
+        _set_replacement(claim, item.payer_claim_number, component)
     with private_open(out_path, "wb") as fh:
         writer = ClaimWriter(fh, parser.delimiters, isa_control=int(time.time()) % 1_000_000_000 or 1)
         writer.write(claim)

@@ -281,3 +281,21 @@ def test_public_samples_ingest_or_quarantine(engine: Engine) -> None:
     with session_scope(engine) as s:
         codes = {i.carc_sent for i in s.scalars(select(WorkItem))}
     assert not codes & {"42", "A2", "45"}       # legacy contractual codes are not denials
+
+
+def test_unprocessable_claim_is_resent_as_new(engine: Engine, tmp_path: Path) -> None:
+    spec = [{"claim_id": "DERM004", "payer": "medicare", "payer_id": "01112", "dos": "2026-10-18",
+             "lines": [{"code": "11102", "charge": "150.00"}]}]
+    data = build_837_bytes(spec, file_date=date(2026, 10, 20))
+    parser = Parser837(data, "sent4.837")
+    with session_scope(engine) as s:
+        record_submitted_claims(s, parser.claims(), file_sha256="ef" * 32, delimiters=parser)
+    ingest_835_file(engine, DENIALS, today=TODAY)
+    item = _item(engine, "DERM004")           # CO-16 with MA130
+    out = tmp_path / "new.837"
+    with session_scope(engine) as s:
+        r = write_corrected_claim(s, item.id, out)
+    assert r.new_claim and "new claim" in r.summary()
+    claim = next(Parser837(out, "out").claims())
+    assert claim.frequency_code == "1" and claim.ref("F8") == ""
+    assert validate_file(out).valid
