@@ -39,16 +39,11 @@ def _cases() -> list[Any]:
 
 @cache
 def _resources() -> tuple[Any, Any, Any]:
+    from config.drugs import load_drug_tables
     from config.payers import load_payer_profiles
     from config.tables import load_code_tables
 
-    try:
-        from config.drugs import load_drug_tables
-
-        drugs: Any = load_drug_tables()
-    except ImportError:  # the drug tables module may not exist yet in a partial checkout
-        drugs = object()
-    return load_code_tables(), drugs, load_payer_profiles()
+    return load_code_tables(), load_drug_tables(), load_payer_profiles()
 
 
 def _scrubber(rules: list[type[Rule]], today: date) -> Scrubber:

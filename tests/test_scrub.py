@@ -6,8 +6,6 @@ import io
 import json
 import logging
 import stat
-import sys
-import types
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,13 +30,8 @@ KNOWN_DISAGREEMENTS: dict[str, str] = {}
 
 
 def _drug_tables() -> Any:
-    try:
-        from config.drugs import load_drug_tables
-    except ImportError:  # the drugs helper's module may not be committed yet
-        stub = types.ModuleType("config.drugs")
-        stub.load_drug_tables = lambda: object()  # type: ignore[attr-defined]
-        sys.modules["config.drugs"] = stub
-        return object()
+    from config.drugs import load_drug_tables
+
     return load_drug_tables()
 
 

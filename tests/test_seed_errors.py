@@ -57,13 +57,7 @@ SEEDS: dict[str, tuple[dict[str, Any], dict[str, Any] | None]] = {
 
 @pytest.fixture(scope="module")
 def scrubber() -> Scrubber:
-    try:
-        from config.drugs import load_drug_tables
-
-        drugs: Any = load_drug_tables()
-    except ImportError:
-        drugs = object()
-    return Scrubber(drugs=drugs, today=TODAY)
+    return Scrubber(today=TODAY)
 
 
 @pytest.mark.parametrize("seed", sorted(SEEDS))
