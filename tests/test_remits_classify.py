@@ -131,3 +131,15 @@ def test_payer_profile_deadlines() -> None:
     assert payer_type_for("87726", "MB", None) == "commercial"
     assert payer_type_for("99999", "12", s) == "medicaid"
     assert deadline_for(date(2026, 11, 20), "99999", "medicaid", settings=s) == date(2026, 12, 20)
+
+
+def test_recoverability_learns_from_outcomes() -> None:
+    from remits.priority import RECOVERABILITY, blended_recoverability
+
+    base = RECOVERABILITY["bundling"]
+    assert blended_recoverability("bundling") == base
+    # a payer where bundling denials are nearly always won moves up, one where they are lost moves down
+    assert blended_recoverability("bundling", resolved=19, written_off=1) > base
+    assert blended_recoverability("bundling", resolved=0, written_off=20) < base
+    # at most half of the weight comes from history
+    assert blended_recoverability("bundling", resolved=0, written_off=1000) > base / 2 - Decimal("0.01")
