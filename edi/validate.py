@@ -5,7 +5,8 @@ Public API
 
 ``validate_file(path, name=None, *, parallel=None, workers=None, chunk_claims=500) -> ValidationResult``
 ``validate_bytes(data, name="<bytes>", *, ...) -> ValidationResult``
-    Validate one file.  The dermedi reader and parser run first, so input that cannot be
+    Validate one file (for an 835 the balancing findings of :mod:`edi.x835` are included,
+    code ``balance``).  The dermedi reader and parser run first, so input that cannot be
     read (empty, truncated, short ISA, missing IEA, binary data, 4010, a transaction
     other than 837P 005010X222A1 / 835 005010X221A1) raises the typed
     :class:`~edi.errors.X12Error` (``NotX12Error``, ``WrongTransactionError``) naming
@@ -750,6 +751,9 @@ def _validate_sequential(source: Path | bytes, name: str, kind: str, tracker: _T
                 continue
             out.append(Finding(base + line, sid, element, msg, code=code, severity=sev, file=name))
     tracker.reader_findings(parser.findings)
+    if kind == "835":
+        # 835 balancing (SVC, CLP and BPR arithmetic, computed by edi.x835 while parsing)
+        out.extend(replace(b.as_finding(), file=name) for b in parser.balance_findings)
 
 
 def _crash_error(name: str, number: int, what: str) -> X12Error:

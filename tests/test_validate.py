@@ -59,6 +59,14 @@ def test_835_is_validated_with_the_835_map() -> None:
     assert (4, "BPR", "BPR16") in by_location(r)      # an invalid date in the public sample
 
 
+def test_835_balancing_findings_are_included() -> None:
+    r = validate_file(ROOT / "tests/data/835/derm_unbal.835")
+    balance = [f for f in r.findings if f.code == "balance"]
+    assert balance and not r.valid
+    assert all(f.segment_id in ("SVC", "CLP", "BPR") and f.segment_number for f in balance)
+    assert not [f for f in r.findings if f.code != "balance"]      # the X12 itself is fine
+
+
 # ---------------------------------------------------------------------------------------------
 # findings: located in the FILE, element names, no PHI
 # ---------------------------------------------------------------------------------------------
