@@ -2,7 +2,7 @@
 
 validate FILE... [--ack PATH]
     Validates each 837P (005010X222A1) or 835 (005010X221A1) file against pyx12's 5010
-    maps plus dermedi's envelope checks.  Findings go to stdout, one per line
+    maps plus dermedi's envelope checks (and the 835 balancing rules).  Findings go to stdout, one per line
     (``file: segment N, CLM05-1: message``), then one summary line per file.  A file
     that cannot be read prints ONE line on stderr (file, segment number, segment id,
     element) and the others are still checked.
