@@ -413,6 +413,25 @@ def write_doc(doc: Path, results: list[Result], meta: dict[str, object]) -> None
     doc.write_text("# dermedi performance\n\n" + block + "\n")
 
 
+def merge(results: list[Result], path: Path, sizes: set[int]) -> list[Result]:
+    """Add the rows of an earlier run (same sizes) that this run did not measure."""
+    old = json.loads(path.read_text())
+    when = old.get("meta", {}).get("date", "an earlier run")
+    have = {(r.size, r.contender, r.file) for r in results if r.status != "skipped"}
+    out = list(results)
+    for d in old.get("results", []):
+        key = (d["size"], d["contender"], d["file"])
+        if d["size"] not in sizes or key in have or d["status"] == "skipped":
+            continue
+        r = Result(d["size"], d["file"], d["file_mb"], d["contender"], d["label"],
+                   [Run(**run) for run in d["runs"]], d["note"], d["status"])
+        r.note = (r.note + "; " if r.note else "") + f"from the run of {when}"
+        out = [x for x in out if (x.size, x.contender, x.file) != key]
+        out.append(r)
+    order = {c: i for i, c in enumerate(ALL)}
+    return sorted(out, key=lambda r: (r.size, order.get(r.contender, 99), r.file))
+
+
 # ------------------------------------------------------------------------------------------
 
 
@@ -420,6 +439,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--claims", type=int, nargs="+", default=[10000, 100000], help="file sizes (claims)")
     ap.add_argument("--repeat", type=int, default=3, help="runs of the fast contenders (best is kept)")
+    ap.add_argument("--big-repeat", type=int, default=1,
+                    help="runs of the fast contenders on files over 10,000 claims")
+    ap.add_argument("--only", default="", help="comma-separated contenders to run (default: all)")
+    ap.add_argument("--merge", type=Path, nargs="+", default=[],
+                    help="results JSON of earlier runs: rows not measured now are taken from them")
     ap.add_argument("--slow-repeat", type=int, default=1, help="runs of pyx12 / x12sdk / LinuxForHealth")
     ap.add_argument("--slow-max", type=int, default=100000, help="largest file for x12sdk / LinuxForHealth")
     ap.add_argument("--pyx12-max", type=int, default=10000, help="largest file for pyx12 (~150 s per 100k)")
@@ -435,6 +459,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.only:
+        skip |= set(ALL) - {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = skip - set(ALL)
     if unknown:
         ap.error(f"unknown contender(s) in --skip: {', '.join(sorted(unknown))}")
@@ -472,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
                     r.note = f"not run on this size (raise {flag})"
                     results.append(r)
                     continue
-                repeat = args.slow_repeat if slow else args.repeat
+                repeat = args.slow_repeat if slow else (args.repeat if size <= 10000 else args.big_repeat)
                 results.append(run_contender(contender, label, size, path, repeat, args.timeout, outdir))
                 if contender == "dermedi-scrub" and held_path is not None:
                     results.append(run_contender(contender, label + ", ~3% held claims", size, held_path,
@@ -480,6 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(outdir, ignore_errors=True)
 
+    for earlier in args.merge:
+        results = merge(results, earlier, set(args.claims))
     for c in ("x12sdk", "lfh"):
         if c not in skip and venv_python(c) is None:
             notes.append(f"{c}: venv missing (bash bench/venvs.sh); not measured")
