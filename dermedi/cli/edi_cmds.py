@@ -45,6 +45,7 @@ from dermedi.cli.common import (
     fail,
     private_open,
     stdout_bytes,
+    x12_errors,
 )
 from edi.errors import X12Error
 from edi.reader import Delimiters, Segment
@@ -60,9 +61,15 @@ def _echo_err(message: str) -> None:
 
 @contextmanager
 def _input_errors(path: str) -> Iterator[None]:
-    """Every input problem becomes one line on stderr and exit code 2; never a traceback."""
+    """Every input problem becomes one line on stderr and exit code 2; never a traceback.
+    X12 errors go through dermedi.cli.common.x12_errors; OS errors and anything a library
+    raises are turned into the same one line."""
     try:
-        yield
+        with x12_errors():
+            try:
+                yield
+            except X12Error as exc:
+                raise exc.with_file(path) from None
     except typer.Exit:
         raise
     except BrokenPipeError:
@@ -70,8 +77,6 @@ def _input_errors(path: str) -> Iterator[None]:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(EXIT_OK) from None
-    except X12Error as exc:
-        fail(str(exc.with_file(path)), EXIT_BAD_INPUT)
     except OSError as exc:
         fail(f"{path}: {exc.strerror or type(exc).__name__}", EXIT_BAD_INPUT)
     except Exception as exc:  # a bug or a library failure: say so on one line, no values
