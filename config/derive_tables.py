@@ -107,5 +107,29 @@ def derive(src: Path) -> None:
             w.writerow([r["icd10cm_code"], dxf, r["icd_site_axis"], sg, mohs])
 
 
+def derive_pfs_globals(pfs_csv: Path) -> None:
+    """Global days of every PFS code (no descriptors) from the CMS PPRRVU file."""
+    rows = list(csv.reader(pfs_csv.open(encoding="latin-1")))
+    start = next(i for i, r in enumerate(rows) if r and r[0] == "HCPCS") + 1
+    out: dict[str, tuple[str, str]] = {}
+    for r in rows[start:]:
+        if len(r) < 15 or not r[0] or r[1]:
+            continue
+        code, status, glob = r[0].strip(), r[3].strip(), r[14].strip()
+        if glob in ("000", "010", "090") and status in ("A", "R", "T", "C"):
+            out[code] = (status, glob)
+    with (OUT / "pfs_global_days_2025.csv").open("w", newline="") as fh:
+        fh.write("# Source: CMS National Physician Fee Schedule Relative Value File PPRRVU2025_Oct (released 2025-09-11),\n"
+                 "#   columns HCPCS, STATUS CODE and GLOB DAYS only (no descriptors); codes with a 000/010/090-day global\n"
+                 "#   and status A/R/T/C, global (no-modifier) rows.  Effective 2025-10-01.  Used for E/M-with-procedure checks\n"
+                 "#   on codes outside derm_codes.csv.\n")
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["code", "status", "global_days"])
+        for code in sorted(out):
+            w.writerow([code, *out[code]])
+
+
 if __name__ == "__main__":
-    derive(Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/domain/data"))
+    domain = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/domain/data")
+    derive(domain)
+    derive_pfs_globals(domain.parent / "cms" / "PPRRVU2025_Oct.csv")

@@ -9,6 +9,7 @@ lookup a rule makes is a dict or set access.  Tables:
 * ``mue_derm_2024-07-01.csv``       NCCI medically unlikely edits (practitioner).
 * ``ncci_aoc_derm_2024-06.csv``     NCCI add-on code edits (allowed primaries).
 * ``icd10cm_derm_site_map.csv``     ICD-10-CM -> site axis, CPT site group, Mohs code, dx family.
+* ``pfs_global_days_2025.csv``      global days (000/010/090) of every CMS PFS code, no descriptors.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ class CodeTables(BaseModel):
     mue: dict[str, MUE]
     aoc: dict[str, AddOnEdit]
     icd_sites: dict[str, SiteInfo]
+    pfs_global: dict[str, str] = Field(default_factory=dict)   # code -> 000/010/090 (all PFS codes)
     ptp_codes: frozenset[str] = frozenset()
     sources: dict[str, str] = Field(default_factory=dict)
 
@@ -186,8 +188,11 @@ class CodeTables(BaseModel):
         return info.family if info is not None else None
 
     def global_days(self, code: str) -> str | None:
+        """Global period of a code: the dermatology table, else the CMS PFS (000/010/090 codes)."""
         info = self.codes.get(code)
-        return info.global_days if info is not None else None
+        if info is not None:
+            return info.global_days
+        return self.pfs_global.get(code)
 
     def primaries(self, add_on: str) -> frozenset[str] | None:
         """Allowed primaries of an add-on code (None when the code is not an add-on)."""
@@ -280,6 +285,7 @@ def _build(directory: Path, extra_ptp: Iterable[PTPEdit] = (), extra_mue: Iterab
         "mue": directory / "mue_derm_2024-07-01.csv",
         "aoc": directory / "ncci_aoc_derm_2024-06.csv",
         "icd": directory / "icd10cm_derm_site_map.csv",
+        "pfs": directory / "pfs_global_days_2025.csv",
     }
     try:
         codes = {r["code"]: CodeInfo.model_validate(r) for r in _read_csv(files["codes"])}
@@ -295,10 +301,15 @@ def _build(directory: Path, extra_ptp: Iterable[PTPEdit] = (), extra_mue: Iterab
         aoc = {r["add_on_code"]: AddOnEdit.model_validate(r) for r in _read_csv(files["aoc"])
                if r["aoc_edit_type"] in ("1", "2", "3")}
         icd = {r["icd10cm"]: SiteInfo.model_validate(r) for r in _read_csv(files["icd"])}
+        pfs: dict[str, str] = {}
+        for r in _read_csv(files["pfs"]):
+            if r["global_days"] not in ("000", "010", "090"):
+                raise TableError(f"{files['pfs']}: {r['code']}: global days {r['global_days']!r} not 000/010/090")
+            pfs[r["code"]] = r["global_days"]
     except ValidationError as exc:
         raise TableError(f"invalid code table in {directory}: {exc.errors()[0]}") from None
     ptp_codes = frozenset(c for pair in ptp for c in pair)
-    return CodeTables(codes=codes, ptp=ptp, mue=mue, aoc=aoc, icd_sites=icd, ptp_codes=ptp_codes,
+    return CodeTables(codes=codes, ptp=ptp, mue=mue, aoc=aoc, icd_sites=icd, pfs_global=pfs, ptp_codes=ptp_codes,
                       sources={k: _header(p) for k, p in files.items()})
 
 

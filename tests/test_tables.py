@@ -13,6 +13,7 @@ from config.tables import TABLES_DIR, TableError, build_code_tables, load_code_t
 from edi.build import build_claim
 
 MINE = ["derm_codes.csv", "ncci_ptp_derm_2024-07-01.csv", "mue_derm_2024-07-01.csv", "ncci_aoc_derm_2024-06.csv",
+        "pfs_global_days_2025.csv",
         "icd10cm_derm_site_map.csv"]
 
 
@@ -121,3 +122,9 @@ def test_bad_payer_override_is_rejected() -> None:
         load_payer_profiles({"1": {"bogus": 1}})
     with pytest.raises(PayerConfigError, match="payer_type"):
         load_payer_profiles({"1": {"payer_type": "martian"}})
+
+
+def test_global_days_fall_back_to_the_pfs() -> None:
+    t = load_code_tables()
+    assert t.global_days("10060") == "010" and t.global_days("20610") == "000"   # not in derm_codes.csv
+    assert t.global_days("99213") == "XXX" and t.global_days("J3247") is None
