@@ -178,6 +178,9 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             if sha in seen:
                 result.already_submitted += 1
                 continue
+            if current is not None and current.claims and \
+                    current.hasher.size + _claim_size(claim) + ENVELOPE_SLACK > profile.max_file_size:
+                close_current()  # max_file_size: the rest goes into the next file (own ISA13)
             if current is None or not current.writer.can_continue(claim):
                 close_current()
                 isa13 = ledger.next_control_number(engine, profile.name)
@@ -195,6 +198,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 files.append(current)
             current.writer.write(claim)
             current.canonical.write(claim)
+            current.canonical.flush()  # so that hasher.size is the size written so far
             current.claims.append(ledger.ClaimRef(claim.claim_id, sha, current.writer.st02))
             result.clean += 1
         batch.clear()
@@ -263,6 +267,18 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             final_local.unlink(missing_ok=True)
             result.duplicate_of.append(sid)
     return result
+
+
+ENVELOPE_SLACK = 400  # SE/GE/IEA trailers, a new ST header's growth and control-number widths
+
+
+def _claim_size(claim: Claim) -> int:
+    """The bytes a claim (with its provider/subscriber/patient loops) takes in the output, roughly."""
+    n = 0
+    for node in (claim.billing, claim.subscriber, claim.patient):
+        if node is not None:
+            n += sum(len(s.elements) + sum(map(len, s.elements)) + 2 for s in node.segments)
+    return n + sum(len(s.elements) + sum(map(len, s.elements)) + 2 for s in claim.all_segments())
 
 
 def _open_private(path: Path) -> IO[bytes]:

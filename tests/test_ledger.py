@@ -245,3 +245,22 @@ def test_no_phi_in_logs_or_ledger_errors(denv: DirEnv, caplog: pytest.LogCapture
     assert "queued" in caplog.text  # the log is there...
     for phi in ("DOE", "JOHN", "1EG4TE5MK73", "19500101", "ELM ST"):  # ...without the patient's data
         assert phi not in text
+
+
+def test_batch_split_by_max_file_size(denv: DirEnv) -> None:
+    from sshd import pyx12_errors
+
+    profile = denv.profile.model_copy(update={"max_file_size": 4000})
+    src = make_837(denv.tmp / "b.837", [f"M{i}" for i in range(12)])
+    res = send_files(denv.engine, denv.settings, profile, [src], sleep=no_sleep)
+    assert res.delivery.ok and len(res.prepared[0].queued) > 1
+    names = denv.uploaded()
+    assert len(names) == len(res.prepared[0].queued)
+    seen: list[str] = []
+    controls = set()
+    for n in names:
+        text = (denv.up / n).read_text()
+        assert len(text) <= 4000 and pyx12_errors(denv.up / n) == []
+        controls.add(text.split("*")[13])
+        seen += [seg.split("*")[1] for seg in text.split("~") if seg.strip().startswith("CLM*")]
+    assert sorted(seen) == sorted(f"M{i}" for i in range(12)) and len(controls) == len(names)
