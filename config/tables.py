@@ -211,12 +211,25 @@ class CodeTables(BaseModel):
         return edit
 
     # ---- ICD-10-CM ------------------------------------------------------------------------------
+    @cached_property
+    def _dx_memo(self) -> dict[str, tuple[DxFamily | None, tuple[SiteGroup | None, MohsSite | None]]]:
+        return {}
+
+    def _dx(self, icd: str) -> tuple[DxFamily | None, tuple[SiteGroup | None, MohsSite | None]]:
+        memo = self._dx_memo
+        hit = memo.get(icd)
+        if hit is None:
+            hit = (_dx_family(self, icd), _dx_site(self, icd))
+            if len(memo) < 100_000:
+                memo[icd] = hit
+        return hit
+
     def dx_family(self, icd: str) -> DxFamily | None:
-        return _dx_family(self, icd)
+        return self._dx(icd)[0]
 
     def dx_site(self, icd: str) -> tuple[SiteGroup | None, MohsSite | None]:
         """(CPT site group, Mohs site) of a dotted ICD-10-CM code; (None, None) = undetermined."""
-        return _dx_site(self, icd)
+        return self._dx(icd)[1]
 
 
 def _dx_family(tables: CodeTables, icd: str) -> DxFamily | None:

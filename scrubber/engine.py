@@ -156,8 +156,10 @@ class Rule:
     severity: ClassVar[Severity] = "error"
     carc: ClassVar[str | None] = None
     family: ClassVar[str] = ""
-    # Optional fast path: when set, the rule only runs on claims billing at least one of these codes.
+    # Optional fast paths: when set, the rule only runs on claims billing at least one of these codes
+    # (``triggers``) / carrying at least one of these modifiers (``modifier_triggers``).
     triggers: ClassVar[frozenset[str] | None] = None
+    modifier_triggers: ClassVar[frozenset[str] | None] = None
 
     def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         raise NotImplementedError
@@ -276,10 +278,17 @@ class Scrubber:
                                          message=f"segment {p.segment_number} {p.element}: {p.message}",
                                          carc="16"))
         codes = ctx.codes
+        mods: frozenset[str] | None = None
         for rule in self.rules:
             trig = rule.triggers
             if trig is not None and trig.isdisjoint(codes):
                 continue
+            mtrig = rule.modifier_triggers
+            if mtrig is not None:
+                if mods is None:
+                    mods = frozenset(m for ln in claim.lines for m in ln.modifiers)
+                if mtrig.isdisjoint(mods):
+                    continue
             findings.extend(rule.check(ctx))
         return ClaimResult(claim, findings)
 

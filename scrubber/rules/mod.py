@@ -61,6 +61,7 @@ class EMOnlyModifier(Rule):
     """
 
     id = "MOD001"
+    modifier_triggers = _EM_MODS
     name = "25-57-only-on-em"
     family = "MOD"
     severity = "error"
@@ -100,6 +101,7 @@ class DistinctModifierOnEM(Rule):
     """
 
     id = "MOD002"
+    modifier_triggers = DISTINCT
     name = "distinct-modifier-on-em"
     family = "MOD"
     severity = "error"
@@ -138,6 +140,7 @@ class FiftyNineWithX(Rule):
     """
 
     id = "MOD003"
+    modifier_triggers = frozenset({"59"})
     name = "59-with-x-modifier"
     family = "MOD"
     severity = "error"
@@ -178,6 +181,7 @@ class DrugModifierOnNonDrug(Rule):
     """
 
     id = "MOD004"
+    modifier_triggers = _DRUG_MODS
     name = "jw-jz-on-non-drug"
     family = "MOD"
     severity = "error"
@@ -269,6 +273,7 @@ class FiftyEightWithoutGlobal(Rule):
     """
 
     id = "MOD006"
+    modifier_triggers = frozenset({"58"})
     name = "58-without-open-global"
     family = "MOD"
     severity = "error"
@@ -324,6 +329,7 @@ class SeventySixNotSameDay(Rule):
     """
 
     id = "MOD007"
+    modifier_triggers = frozenset({"76"})
     name = "76-not-same-day"
     family = "MOD"
     severity = "error"
