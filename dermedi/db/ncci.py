@@ -141,7 +141,10 @@ def import_ncci_file(engine: Engine, path: str | Path, kind: str | None = None) 
         rows, digest = _rows(p)
     except OSError as exc:
         raise NcciFileError(f"{p}: {exc.strerror or exc}") from None
-    found, hdr, idx = _find_header(rows)
+    try:
+        found, hdr, idx = _find_header(rows)
+    except NcciFileError as exc:
+        raise NcciFileError(f"{p}: {exc}") from None
     if kind is not None and kind != found:
         raise NcciFileError(f"{p}: looks like a {found.upper()} file, not {kind.upper()}")
     ptp: list[dict[str, object]] = []
