@@ -66,3 +66,27 @@ def test_bad_files_are_rejected_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(NcciFileError, match="not MUE"):
         import_ncci_file(engine, tmp_path / "bad.txt", "mue")
     engine.dispose()
+
+
+def test_cli_import_then_scrub_with_ncci_db(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dermedi.cli import commands  # noqa: F401
+    from dermedi.cli.app import app
+    from edi.build import build_837
+
+    cfg = tmp_path / "dermedi.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "d.db"}"\n')
+    ptp = tmp_path / "ptp.txt"
+    ptp.write_text(PTP_TXT)
+    claim = tmp_path / "in.837"
+    claim.write_text(build_837([{"dos": "2026-11-02", "diagnoses": ["L91.0"],
+                                 "lines": [{"code": "20552"}, {"code": "11900"}]}]))
+    run = CliRunner()
+    args = ["scrub", str(claim), "--config", str(cfg), "--today", "2026-11-20", "--report", str(tmp_path / "r.json")]
+    assert run.invoke(app, args).exit_code == 0            # the shipped subset has no 20552/11900 pair
+    r = run.invoke(app, ["tables", "import-ncci", str(ptp), "--config", str(cfg)])
+    assert r.exit_code == 0 and "imported 3 PTP" in r.output
+    assert run.invoke(app, [*args, "--ncci-db"]).exit_code == 1
+    r = run.invoke(app, ["tables", "import-ncci", str(cfg), "--config", str(cfg)])
+    assert r.exit_code == 2 and "dermedi.toml" in r.output
