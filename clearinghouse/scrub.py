@@ -1,9 +1,8 @@
 """The one place where transport calls the scrubber (so it is easy to wire).
 
-The scrubber (:class:`scrubber.engine.Scrubber`) is built once per process and day.  If its
-package is not importable yet, every claim without parser problems is treated as clean and a
-warning is logged (TODO(lead): remove the fallback once the scrubber ships with its tables).
-A scrubber that is importable but fails to build is an error: nothing is sent unscrubbed.
+The scrubber (:class:`scrubber.engine.Scrubber`) is built once per process and day, with the
+payer-profile overrides of dermedi.toml ``[payers]``.  A scrubber that fails to build is an
+error: nothing is ever sent unscrubbed.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from edi.x837 import Claim
 
 log = logging.getLogger("dermedi.clearinghouse.scrub")
 
-_CACHE: dict[date, Any] = {}
+_CACHE: dict[tuple[date, str], Any] = {}
 
 
 @dataclass(slots=True)
@@ -27,21 +26,21 @@ class ScrubOutcome:
     claim: Claim
     held: bool
     findings: list[dict[str, Any]] = field(default_factory=list)
+    result: Any = None  # the scrubber's ClaimResult (recorded for the denial worklists)
 
 
-def make_scrubber(settings: Settings) -> Any | None:
-    """The scrubber to use today, or None when the scrubber package is not there yet."""
+def make_scrubber(settings: Settings) -> Any:
+    """The scrubber to use today (built once per process, day and payer overrides)."""
+    from config.payers import load_payer_profiles
+    from scrubber.engine import Scrubber
+
     today = date.today()
-    if today in _CACHE:
-        return _CACHE[today]
-    try:
-        from scrubber.engine import Scrubber
-    except ModuleNotFoundError as exc:
-        log.warning("scrubber not available (%s): claims without parser problems are treated as clean", exc.name)
-        return None
-    scrubber = Scrubber(today=today)
+    key = (today, repr(sorted(settings.payers.items())))
+    if key in _CACHE:
+        return _CACHE[key]
+    scrubber = Scrubber(today=today, payers=load_payer_profiles(overrides=settings.payers or None))
     _CACHE.clear()
-    _CACHE[today] = scrubber
+    _CACHE[key] = scrubber
     return scrubber
 
 
@@ -51,7 +50,7 @@ def scrub_claims(claims: Iterable[Claim], settings: Settings) -> Iterator[ScrubO
     for claim in claims:
         if scrubber is not None:
             result = scrubber.scrub(claim)
-            yield ScrubOutcome(claim, bool(result.held), [f.as_dict() for f in result.findings])
+            yield ScrubOutcome(claim, bool(result.held), [f.as_dict() for f in result.findings], result)
             continue
         problems = [{"rule": "X12", "severity": "error", **p.as_dict()} for p in claim.problems]
         yield ScrubOutcome(claim, bool(problems), problems)

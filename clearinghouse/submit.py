@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from clearinghouse import ledger
 from clearinghouse.errors import LocalConfigError, RemoteConflictError, TransportError
@@ -33,6 +34,7 @@ from config.settings import ClearinghouseProfile, Settings
 from dermedi.db import session_scope
 from edi.reader import Delimiters, Segment
 from edi.x837 import Claim, ClaimWriter, Parser837
+from remits.worklist import record_scrub_results, record_submitted_claims
 
 log = logging.getLogger("dermedi.clearinghouse.submit")
 
@@ -167,13 +169,26 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             current = None
 
     batch: list[tuple[Claim, str]] = []
+    runs: list[Any] = []  # scrubber results not yet recorded for the denial worklists
+
+    def record_runs(session: Session) -> None:
+        if runs:
+            record_scrub_results(session, runs, file_sha256=source_sha)
+            runs.clear()
 
     def write_batch() -> None:
         nonlocal current
         if not batch:
+            if runs:
+                with session_scope(engine) as session:
+                    record_runs(session)
             return
         with session_scope(engine) as session:
             seen = ledger.claims_already_submitted(session, profile.name, [sha for _, sha in batch])
+            record_runs(session)
+            # the X12 of each claim we send, so a denial can be answered with a replacement claim
+            record_submitted_claims(session, [c for c, sha in batch if sha not in seen], file_sha256=source_sha,
+                                    delimiters=parser.delimiters)
         for claim, sha in batch:
             if sha in seen:
                 result.already_submitted += 1
@@ -207,6 +222,8 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
         for outcome in scrub_claims(parser.claims(), settings):
             claim = outcome.claim
             result.claims_read += 1
+            if outcome.result is not None:
+                runs.append(outcome.result)
             if outcome.held:
                 result.held += 1
                 if held_writer is None:
@@ -225,7 +242,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                                            default=str).encode())
                 continue
             batch.append((claim, claim_sha256(claim)))
-            if len(batch) >= BATCH:
+            if len(batch) >= BATCH or len(runs) >= BATCH:
                 write_batch()
         write_batch()
         close_current()

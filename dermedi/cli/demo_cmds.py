@@ -95,8 +95,8 @@ def demo(
     config = workdir / "dermedi.toml"
     if not config.exists():
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(CONFIG)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(CONFIG)
     cfg = str(config)
 
     _heading(f"1. Scrub {len(claims_files)} sample 837P batch(es) from {src}")
