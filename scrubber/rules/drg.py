@@ -634,10 +634,13 @@ class ChemoAdminForBiologic(Rule):
     """Chemotherapy SC/IM administration (96401/96402) for a drug that is not anti-neoplastic.
 
     ## What it checks
-    96401 or 96402 on a claim whose drugs are all in the drug table and none is anti-neoplastic (or
-    NOC).  Error when none of them is a biologic (triamcinolone, onabotulinumtoxinA, patisiran ...);
-    warning when one is a monoclonal antibody / fusion protein (ustekinumab, adalimumab, omalizumab ...),
-    because some MACs accept chemotherapy administration codes for biologic response modifiers.
+    96401 or 96402 on a claim whose drugs are all in the drug table and none is anti-neoplastic:
+    triamcinolone, onabotulinumtoxinA, patisiran, and also the monoclonal antibodies / fusion proteins
+    (ustekinumab, adalimumab, omalizumab ...) that seed E23 bills with 96401.  J3590 (unclassified
+    biologics: dupilumab, SC secukinumab, ixekizumab per the domain) counts as non-anti-neoplastic when
+    the claim has no neoplasm diagnosis (C00-D49); other NOC codes are skipped.  (CMS Claims Processing
+    Manual ch. 12 §30.5 lets some MACs accept chemotherapy administration for biologic response
+    modifiers; the domain reference does not, and treats seed E23 as an error.)
 
     ## Why it is denied
     96401/96402 describe chemotherapy (anti-neoplastic) SC/IM administration; a therapeutic SC/IM
@@ -645,7 +648,7 @@ class ChemoAdminForBiologic(Rule):
 
     ## Example
     `96401` + `J3301` ×4 for an IM triamcinolone injection (seed E23 "96401 for non-chemotherapy
-    injections"): error.  `J3357-JZ` ×45 + `96401`: warning.
+    injections"): error.  `J3357-JZ` ×45 + `96401`, or `J3590` (dupilumab) + `96401` for L20.9: error.
 
     ## Correct coding
     `96372` + `J3301` ×4; `96372` + `J3357-JZ` ×45.
@@ -667,14 +670,17 @@ class ChemoAdminForBiologic(Rule):
         if ctx.codes.isdisjoint(_CHEMO_SC_IM):
             return
         lines = drug_lines(ctx)
+        neoplasm = any(c[:1] == "C" or (c[:1] == "D" and c[1:3].isdigit() and int(c[1:3]) <= 49)
+                       for c in ctx.claim.diagnosis_codes)
         infos = [ctx.drugs.drug(ln.code) for ln in lines]
-        known = [i for i in infos if i is not None]
-        if not known or len(known) != len(infos) or any(i.antineoplastic or i.noc for i in known):
+        known = [i for i, ln in zip(infos, lines, strict=True)
+                 if i is not None and not (ln.code == "J3590" and not neoplasm)]
+        if not known and not (lines and all(ln.code == "J3590" for ln in lines) and not neoplasm):
             return
-        biologic = any(i.biologic for i in known)
+        if None in infos or any(i.antineoplastic or i.noc for i in known):
+            return
         names = ", ".join(sorted({ln.code for ln in lines}))
         for ln in ctx.lines:
             if ln.code in _CHEMO_SC_IM:
                 yield self.finding(ctx, f"{ln.code} is chemotherapy (anti-neoplastic) administration; {names} is not "
-                                   "anti-neoplastic: a SC/IM injection is 96372", line=ln, correct="96372",
-                                   severity="warning" if biologic else None)
+                                   "anti-neoplastic: a SC/IM injection is 96372", line=ln, correct="96372")
