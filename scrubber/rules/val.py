@@ -37,6 +37,13 @@ class _Sets:
     safe_level2: frozenset[str] = frozenset()     # known codes VAL002 never reports at any date
 
 
+# Dermatology families whose every code is listed in config/tables/derm_codes.csv (domain codes.csv,
+# coding-reference.md 1.1-1.7): a code inside one of these ranges that is not in the tables does not exist.
+_CLOSED_DERM_RANGES: tuple[tuple[int, int], ...] = (
+    (11102, 11107), (11300, 11313), (11400, 11446), (11600, 11646), (12001, 12057), (13100, 13160),
+    (17000, 17004), (17110, 17111), (17260, 17286), (17311, 17315))
+
+
 def _sets(ctx: ClaimContext) -> type[_Sets]:
     if _Sets.tables is not ctx.tables or _Sets.drugs is not ctx.drugs:
         _Sets.lifetime = frozenset(c for c, i in ctx.tables.codes.items()
@@ -197,7 +204,7 @@ class LevelIINotExisting(Rule):
 
 @register
 class CodeNotInTables(Rule):
-    """CPT code unknown to dermedi's tables (warning only).
+    """CPT code unknown to dermedi's tables (warning; error inside a fully listed derm family).
 
     ## What it checks
     A CPT-shaped code (five digits, or four digits + F/T/U) that is neither in dermedi's dermatology
@@ -205,10 +212,15 @@ class CodeNotInTables(Rule):
 
     ## Why it is denied
     It may be a typo or a code that does not exist; it may also be a new CPT code (2026 or later) or a
-    code outside dermatology.  dermedi cannot tell, so this never holds the claim.
+    code outside dermatology.  dermedi cannot tell, so this is a warning, except inside a dermatology
+    family whose every code the domain reference lists (biopsy 11102-11107, shave 11300-11313,
+    excision 11400-11446 / 11600-11646, repair 12001-12057 / 13100-13160, destruction 17000-17004,
+    17110-17111, 17260-17286, Mohs 17311-17315): there a missing code does not exist (e.g. the
+    excision xxx05 codes), an error.
 
     ## Example
-    `11399` (not a CPT code); `1102F` (seed E04's "shave series", not a shave code).
+    `11399` (not a CPT code, warning); `1102F` (seed E04's "shave series", not a shave code, warning);
+    `11605` or `17265` (no such excision/destruction size tier, error).
 
     ## Correct coding
     Check the code against the current CPT book; shave removals are 11300-11313.
@@ -236,6 +248,10 @@ class CodeNotInTables(Rule):
         for ln in ctx.lines:
             code = ln.code
             if code not in odd or not is_cpt_form(code):
+                continue
+            if code.isdigit() and any(lo <= int(code) <= hi for lo, hi in _CLOSED_DERM_RANGES):
+                yield self.finding(ctx, f"{code} does not exist: it is not among the listed codes of its "
+                                   "dermatology family", line=ln, severity="error")
                 continue
             yield self.finding(ctx, f"{code} is not in dermedi's dermatology table nor in the CMS 2025 PFS code "
                                "list; check that it exists on the date of service", line=ln)
