@@ -213,3 +213,59 @@ class NurseVisitWithInjection(Rule):
                 yield self.finding(ctx, f"99211 billed with {', '.join(sorted({o.code for o in other}))} on the "
                                    "same date (NCCI indicator 0)", line=em[0], lines=[*em, *other],
                                    correct="drop 99211")
+
+
+_POSTOP_DAYS = {"010": 10, "090": 90}
+
+
+@register
+class EMInPostopWithout24(Rule):
+    """Office E/M inside the postoperative period of a procedure on the same claim, without 24.
+
+    ## What it checks
+    An office E/M (99202-99215) on date D with none of the modifiers 24, 25 or 57, when the same
+    claim has a procedure with a 010- or 090-day global on an earlier date D0 and D falls inside that
+    global (D - D0 <= 10 or 90 days).  Procedures on other claims are not seen, so an E/M alone on
+    its claim is never judged.
+
+    ## Why it is denied
+    Postoperative visits are part of the surgical package (CARC 97).  An E/M for a problem unrelated
+    to the surgery, by the same physician during the postoperative period, is paid only with 24.
+
+    ## Example
+    `11602` on 10-01 and `99213` on 10-05 with no modifier.
+
+    ## Correct coding
+    `99213-24` when the visit was for an unrelated problem (point it at that diagnosis); otherwise
+    the visit is the included postoperative care and is not billed (99024).
+
+    ## Source
+    CMS global surgery policy (NGS); medicalbillingcptmodifiers.com global surgery modifiers (24);
+    domain modifiers.yaml ("24"); PFS global days.
+    """
+
+    id = "EM005"
+    triggers = OFFICE_EM
+    name = "em-in-postop-needs-24"
+    family = "EM"
+    severity = "error"
+    carc = "97"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        gd = ctx.tables.global_days
+        surgeries = [(d0, ln, _POSTOP_DAYS[g]) for ln in ctx.lines
+                     if (g := str(gd(ln.code))) in _POSTOP_DAYS and (d0 := ctx.line_date(ln)) is not None]
+        if not surgeries:
+            return
+        for em in ctx.lines:
+            if not is_office_em(em.code) or not {"24", "25", "57"}.isdisjoint(em.modifiers):
+                continue
+            d = ctx.line_date(em)
+            if d is None:
+                continue
+            open_ = [s for d0, s, days in surgeries if timedelta(days=1) <= d - d0 <= timedelta(days=days)]
+            if open_:
+                names = ", ".join(sorted({s.code for s in open_}))
+                yield self.finding(ctx, f"{em.code} falls in the postoperative period of {names} on this claim "
+                                   "without modifier 24", line=em, lines=[em, *open_],
+                                   correct=f"{em.code}-24 if unrelated to the surgery; otherwise not billable (99024)")
