@@ -220,20 +220,22 @@ _POSTOP_DAYS = {"010": 10, "090": 90}
 
 @register
 class EMInPostopWithout24(Rule):
-    """Office E/M inside the postoperative period of a procedure on the same claim, without 24.
+    """Office E/M inside the global package of a procedure on the same claim, without 24 or 57.
 
     ## What it checks
     An office E/M (99202-99215) on date D with none of the modifiers 24, 25 or 57, when the same
     claim has a procedure with a 010- or 090-day global on an earlier date D0 and D falls inside that
-    global (D - D0 <= 10 or 90 days).  Procedures on other claims are not seen, so an E/M alone on
-    its claim is never judged.
+    global (D - D0 <= 10 or 90 days), or a 090-day procedure on the day after D (the pre-operative
+    day).  Procedures on other claims are not seen, so an E/M alone on its claim is never judged.
 
     ## Why it is denied
-    Postoperative visits are part of the surgical package (CARC 97).  An E/M for a problem unrelated
-    to the surgery, by the same physician during the postoperative period, is paid only with 24.
+    Pre- and postoperative visits are part of the surgical package (CARC 97).  An E/M for a problem
+    unrelated to the surgery, by the same physician during the postoperative period, is paid only
+    with 24; the E/M the day before a 090-day procedure that made the decision to operate, only
+    with 57.
 
     ## Example
-    `11602` on 10-01 and `99213` on 10-05 with no modifier.
+    `11602` on 10-01 and `99213` on 10-05 with no modifier; `99214` on 10-18 and `14040` on 10-19.
 
     ## Correct coding
     `99213-24` when the visit was for an unrelated problem (point it at that diagnosis); otherwise
@@ -264,6 +266,13 @@ class EMInPostopWithout24(Rule):
             if d is None:
                 continue
             open_ = [s for d0, s, days in surgeries if timedelta(days=1) <= d - d0 <= timedelta(days=days)]
+            preop = [s for d0, s, days in surgeries if days == 90 and d0 - d == timedelta(days=1)]
+            if preop and not open_:
+                names = ", ".join(sorted({s.code for s in preop}))
+                yield self.finding(ctx, f"{em.code} the day before the 090-day {names} on this claim without "
+                                   "modifier 57", line=em, lines=[em, *preop],
+                                   correct=f"{em.code}-57 if the visit made the decision to operate; otherwise "
+                                   "it is the included pre-operative visit")
             if open_:
                 names = ", ".join(sorted({s.code for s in open_}))
                 yield self.finding(ctx, f"{em.code} falls in the postoperative period of {names} on this claim "
