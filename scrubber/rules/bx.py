@@ -112,3 +112,53 @@ class BiopsyAddOnTechnique(Rule):
                 yield self.finding(
                     ctx, f"{ln.code} ({BIOPSY_NAME[ln.code]} add-on) needs {' or '.join(need)} on the same date",
                     line=ln, correct=correct)
+
+
+def _mucosal(code: str) -> bool:
+    """Lip vermilion / oral mucosa diagnoses (ICD-10-CM FY2026): not skin."""
+    c = code.replace(".", "")
+    return (c.startswith(("C00", "D000", "D100", "D101", "D102", "D103", "K130", "K132", "K137"))
+            or c == "C060")
+
+
+@register
+class BiopsyOfMucosa(Rule):
+    """Skin biopsy code (11102-11107) for a lip-vermilion or oral-mucosa lesion.
+
+    ## What it checks
+    A biopsy line 11102-11107 whose diagnosis pointers all point at lip-vermilion or oral-mucosa
+    diagnoses: C00 (malignant neoplasm of lip: vermilion and mucosa; skin of lip is C43.0/C44.0),
+    C06.0, D00.0 (carcinoma in situ of lip/oral cavity), D10.0-D10.3 (benign neoplasm of lip and
+    mouth; skin of lip is D22.0/D23.0), K13.0, K13.2, K13.7 (diseases of lips and oral mucosa).
+
+    ## Why it is denied
+    11102-11107 are skin biopsies.  A biopsy of the lip vermilion or the mucosa is coded by site
+    (e.g. 40490 lip, 40808 vestibule of mouth), so the skin code does not match the diagnosis.
+
+    ## Example
+    `11102` pointing at C00.0 (malignant neoplasm of external upper lip).
+
+    ## Correct coding
+    `40490` (biopsy of lip); 11102-11107 only for the skin of the lip (C44.0x, D22.0, D23.0, L57.0 ...).
+
+    ## Source
+    AAD Dermatology World Dec 2018 "Biopsy coding in 2019, part 2" (domain coding-reference.md 1.1);
+    ICD-10-CM FY2026 tabular (C00, D10.0 excludes skin of lip).
+    """
+
+    id = "BX003"
+    triggers = frozenset({"11102", "11103", "11104", "11105", "11106", "11107"})
+    name = "skin-biopsy-for-mucosa"
+    family = "BX"
+    severity = "error"
+    carc = "11"
+
+    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+        for ln in ctx.lines:
+            if ln.code not in self.triggers:
+                continue
+            dx = ctx.line_diagnoses(ln)
+            if dx and all(_mucosal(d) for d in dx):
+                yield self.finding(ctx, f"{ln.code} is a skin biopsy but points only at lip-vermilion/mucosa "
+                                   f"diagnoses ({', '.join(dx)})", line=ln, correct="40490 (lip) or the mucosal "
+                                   "site's biopsy code")
