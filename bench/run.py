@@ -456,7 +456,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--doc", type=Path, default=DEFAULT_DOC, help="markdown file to write the table into")
     ap.add_argument("--no-doc", action="store_true", help="print the table only")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
+    ap.add_argument("--from-json", type=Path, help="run nothing: write the doc from a --json file")
     args = ap.parse_args(argv)
+
+    if args.from_json is not None:
+        saved = json.loads(args.from_json.read_text())
+        sizes = {d["size"] for d in saved["results"]}
+        loaded = [Result(d["size"], d["file"], d["file_mb"], d["contender"], d["label"],
+                         [Run(**run) for run in d["runs"]], d["note"], d["status"]) for d in saved["results"]]
+        loaded = merge(loaded, args.from_json, sizes)
+        print(table(loaded))
+        for line in checks(loaded):
+            print(line)
+        if not args.no_doc:
+            write_doc(args.doc, loaded, saved["meta"])
+            print(f"wrote {args.doc}", file=sys.stderr)
+        return 0
 
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.only:
