@@ -216,11 +216,14 @@ class CodeNotInTables(Rule):
     family whose every code the domain reference lists (biopsy 11102-11107, shave 11300-11313,
     excision 11400-11446 / 11600-11646, repair 12001-12057 / 13100-13160, destruction 17000-17004,
     17110-17111, 17260-17286, Mohs 17311-17315): there a missing code does not exist (e.g. the
-    excision xxx05 codes), an error.
+    excision xxx05 codes), an error.  Likewise an unknown Category II code (four digits + F; the PFS
+    list carries every Category II code) billed with a charge above $0.01: Category II codes are
+    $0 tracking codes, so a charged one stands for a procedure that was miscoded (seed E04's shave
+    "1102F series").
 
     ## Example
-    `11399` (not a CPT code, warning); `1102F` (seed E04's "shave series", not a shave code, warning);
-    `11605` or `17265` (no such excision/destruction size tier, error).
+    `11399` (not a CPT code, warning); `1102F` billed $100 for a shave (seed E04, error); `11605` or
+    `17265` (no such excision/destruction size tier, error).
 
     ## Correct coding
     Check the code against the current CPT book; shave removals are 11300-11313.
@@ -248,6 +251,11 @@ class CodeNotInTables(Rule):
         for ln in ctx.lines:
             code = ln.code
             if code not in odd or not is_cpt_form(code):
+                continue
+            if code[-1:] == "F" and ln.charge is not None and ln.charge > Decimal("0.01"):
+                yield self.finding(ctx, f"{code} is not a Category II code (and those are $0 tracking codes, not "
+                                   "billable procedures)", line=ln, severity="error",
+                                   correct="the procedure's CPT code, e.g. shave removal 11300-11313")
                 continue
             if code.isdigit() and any(lo <= int(code) <= hi for lo, hi in _CLOSED_DERM_RANGES):
                 yield self.finding(ctx, f"{code} does not exist: it is not among the listed codes of its "
