@@ -1,4 +1,4 @@
-"""Red-team acceptance suite: dermatology claims coded right or wrong by /work/shared/domain/.
+"""Red-team acceptance suite: dermatology claims coded right or wrong by ../shared/domain/.
 
 Each case in tests/fixtures/redteam/*.yml is one claim (an edi/build.py spec) with the outcome
 the maintainers' hidden test set would expect: ``held`` (wrongly coded: at least one finding of

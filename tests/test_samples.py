@@ -24,6 +24,7 @@ import pytest
 import simple_icd_10_cm as icd
 import yaml
 from stdnum import luhn
+from x12util import SHARED
 
 from edi.reader import SegmentReader
 from edi.x837 import Claim, Parser837, write_events
@@ -168,8 +169,8 @@ def test_manifest_covers_every_claim_exactly_once(manifest: dict[str, Any]) -> N
 
 
 def test_manifest_seed_error_ids_exist(manifest: dict[str, Any]) -> None:
-    seeds = yaml.safe_load((Path("/work/shared/domain/data/seed_errors.yaml")).read_text()) \
-        if Path("/work/shared/domain/data/seed_errors.yaml").exists() else None
+    seeds = yaml.safe_load((SHARED.joinpath("domain", "data", "seed_errors.yaml")).read_text()) \
+        if SHARED.joinpath("domain", "data", "seed_errors.yaml").exists() else None
     if seeds is None:
         pytest.skip("shared domain data not available")
     known = {e["id"] for e in seeds["errors"]}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from x12util import SHARED
 
 from edi.build import build_claim
 from scrubber.engine import Scrubber
@@ -77,8 +78,8 @@ def test_seed_correct_coding_is_clean(seed: str, scrubber: Scrubber) -> None:
 
 
 def test_seed_ids_exist() -> None:
-    known = {e["id"] for e in yaml.safe_load(Path("/work/shared/domain/data/seed_errors.yaml").read_text())["errors"]} \
-        if Path("/work/shared/domain/data/seed_errors.yaml").exists() else set(SEEDS)
+    seed_file = SHARED.joinpath("domain", "data", "seed_errors.yaml")
+    known = {e["id"] for e in yaml.safe_load(seed_file.read_text())["errors"]} if seed_file.exists() else set(SEEDS)
     in_cases = {c["seed"] for p in CASES_DIR.glob("*.yml") for c in yaml.safe_load(p.read_text()).get("cases", [])
                 if c.get("seed")}
     assert set(SEEDS) <= known and in_cases <= known

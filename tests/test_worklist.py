@@ -13,6 +13,7 @@ import pytest
 from dbfixtures import db_url  # noqa: F401
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
+from x12util import SHARED
 
 from dermedi.db import open_database, session_scope
 from dermedi.db.remits import WorkItem, WorkItemEvent
@@ -267,7 +268,7 @@ def test_public_samples_ingest_or_quarantine(engine: Engine) -> None:
     """Public 835 examples: each is ingested or (malformed SVC composite) quarantined, never crashes."""
     from edi.errors import X12Error
 
-    samples = sorted(Path("/work/shared/domain/samples-835").glob("*.835"))
+    samples = sorted(SHARED.joinpath("domain", "samples-835").glob("*.835"))
     if not samples:
         pytest.skip("public samples not present")
     statuses = {}

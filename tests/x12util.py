@@ -10,6 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
+
+#: The shared reference material: ``../shared`` beside the checkout (as in CI), else /work/shared.
+SHARED = next((p for p in (Path(__file__).resolve().parents[2] / "shared", Path("/work/shared")) if p.is_dir()),
+              Path(__file__).resolve().parents[2] / "shared")
 
 
 @dataclass
