@@ -465,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         loaded = [Result(d["size"], d["file"], d["file_mb"], d["contender"], d["label"],
                          [Run(**run) for run in d["runs"]], d["note"], d["status"]) for d in saved["results"]]
         loaded = merge(loaded, args.from_json, sizes)
+        for earlier in args.merge:
+            loaded = merge(loaded, earlier, sizes)
         print(table(loaded))
         for line in checks(loaded):
             print(line)
