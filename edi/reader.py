@@ -224,6 +224,7 @@ class SegmentReader:
             gs_count = st_count = st_segments = 0
             delims: Delimiters | None = None
             bad_chars: re.Pattern[str] | None = None
+            carry_pre = ""      # whitespace before an ISA, already consumed from buf
             known_ids: set[str] = set()     # segment ids already checked against _SEGMENT_ID
             envelope_ids = _ENVELOPE_IDS
             new_segment = object.__new__
@@ -260,6 +261,11 @@ class SegmentReader:
                         "[" + "".join(re.escape(chr(c)) for c in [*range(0, 32), 127] if chr(c) not in specials)
                         + "]")
                     need_isa = False
+                    # the whitespace before the ISA goes to the ISA's 'pre': it may contain
+                    # this interchange's own terminator (e.g. a newline-terminated one)
+                    carry_pre = buf[:pre_len]
+                    buf = buf[pre_len:]
+                    offset += pre_len
 
                 assert delims is not None and bad_chars is not None
                 term = delims.segment
@@ -299,6 +305,13 @@ class SegmentReader:
                 texts, pres, style, pre = _split_block(body, term)
                 restart = False
                 end = offset        # offset just after the previous terminator
+                if carry_pre:
+                    if pres is not None:
+                        pres[0] = carry_pre + pres[0]
+                    else:
+                        pre = carry_pre + pre
+                    end -= len(carry_pre)
+                    carry_pre = ""
                 k = 0
                 for text in texts:
                     if pres is not None:

@@ -93,8 +93,6 @@ def test_several_interchanges_with_different_delimiters() -> None:
     assert text.encode("latin-1") == data
 
 
-@pytest.mark.xfail(strict=True, reason="reader bug: the newline after one interchange's terminator is "
-                   "taken as an empty segment when the next interchange uses newline as its terminator")
 def test_newline_terminated_interchange_after_a_newline() -> None:
     a = build_837([ClaimSpec(claim_id="A1")], newline="\n")
     b = build_837([ClaimSpec(claim_id="B1")], element="|", component=">", segment="\n", newline="",
