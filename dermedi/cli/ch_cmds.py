@@ -8,14 +8,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine, select
 
-from config.settings import ConfigError, Settings, load_settings
 from dermedi.cli.app import app
 from dermedi.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_TRANSPORT, fail, x12_errors
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that use the database
+    from sqlalchemy import Engine
+
+    from config.settings import Settings
 
 ConfigOpt = Annotated[str | None, typer.Option("--config", help="dermedi.toml to use")]
 ChOpt = Annotated[str, typer.Option("--clearinghouse", "-c", help="clearinghouse name from the configuration")]
@@ -32,6 +35,7 @@ def _logging(verbose: bool) -> None:
 
 @contextmanager
 def _context(config: str | None) -> Iterator[tuple[Settings, Engine]]:
+    from config.settings import ConfigError, load_settings
     from dermedi.db import open_database
 
     try:
@@ -49,6 +53,8 @@ def _context(config: str | None) -> Iterator[tuple[Settings, Engine]]:
 
 
 def _profile(settings: Settings, name: str) -> Any:
+    from config.settings import ConfigError
+
     try:
         return settings.clearinghouse(name)
     except ConfigError as exc:
@@ -127,7 +133,7 @@ def status_cmd(config: ConfigOpt = None,
                fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
                limit: Annotated[int, typer.Option(help="newest N submissions")] = 50) -> None:
     """Show the submission ledger (and the responses received)."""
-    from sqlalchemy import func
+    from sqlalchemy import func, select
 
     from dermedi.db import session_scope
     from dermedi.db.ledger import ResponseFile, Submission, SubmissionClaim

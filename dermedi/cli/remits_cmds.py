@@ -8,14 +8,16 @@ from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import Engine
 
 from dermedi.cli.app import app
 from dermedi.cli.common import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_FINDINGS, fail
 from edi.errors import X12Error
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that use the database
+    from sqlalchemy import Engine
 
 remits_app = typer.Typer(no_args_is_help=True, help="Inbound 835 remits and 277CA: ingest, quarantine, analytics.")
 quarantine_app = typer.Typer(no_args_is_help=True, help="835 files held back because they do not balance.")
