@@ -482,32 +482,3 @@ def make_837(path: Path, claim_ids: list[str], held: tuple[str, ...] = (), paddi
     return path
 
 
-def pyx12_errors(path: Path) -> list[str]:
-    """Validate with pyx12's 5010 maps; the errors it logs (empty when the file is valid)."""
-    import io
-    import logging
-
-    import pyx12.params
-    import pyx12.x12n_document
-
-    errors: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            errors.append(record.getMessage())
-
-    logger = logging.getLogger("pyx12")
-    handler = Collect(logging.ERROR)
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.ERROR)
-    logger.propagate = False
-    try:
-        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), io.StringIO(), None, None)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-    if not ok and not errors:
-        errors.append("pyx12 rejected the file")
-    return errors

@@ -196,7 +196,7 @@ def test_samples_send_exactly_the_claims_the_scrubber_passes(tmp_path: Path,
     """With the real scrubber: the uploaded files hold exactly its clean claims and validate under pyx12."""
     import re
 
-    from sshd import pyx12_errors
+    from x12util import pyx12_errors
 
     monkeypatch.undo()  # use the real scrubber here
     samples = sorted((Path(__file__).resolve().parent.parent / "samples").glob("*.837"))
@@ -248,7 +248,7 @@ def test_no_phi_in_logs_or_ledger_errors(denv: DirEnv, caplog: pytest.LogCapture
 
 
 def test_batch_split_by_max_file_size(denv: DirEnv) -> None:
-    from sshd import pyx12_errors
+    from x12util import pyx12_errors
 
     profile = denv.profile.model_copy(update={"max_file_size": 4000})
     src = make_837(denv.tmp / "b.837", [f"M{i}" for i in range(12)])

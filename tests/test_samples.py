@@ -9,8 +9,6 @@ import functools
 import importlib.util
 import io
 import itertools
-import json
-import logging
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -24,7 +22,7 @@ import pytest
 import simple_icd_10_cm as icd
 import yaml
 from stdnum import luhn
-from x12util import SHARED
+from x12util import SHARED, pyx12_errors
 
 from edi.reader import SegmentReader
 from edi.x837 import Claim, Parser837, write_events
@@ -53,37 +51,6 @@ gen = _load_generator()
 def manifest() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((SAMPLES / "manifest.yaml").read_text())
     return data
-
-
-def pyx12_errors(path: Path, *, ack: bool = True) -> list[str]:
-    """Validate with pyx12's 5010 maps; the error texts (empty when valid)."""
-    import pyx12.params
-    import pyx12.x12n_document
-
-    fd_json = io.StringIO()
-    logging.disable(logging.CRITICAL)
-    try:
-        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path),
-                                                 io.StringIO() if ack else None, None, None, fd_json)
-    finally:
-        logging.disable(logging.NOTSET)
-    errors: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if "err_str" in node:
-                errors.append(str(node["err_str"]))
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    if fd_json.getvalue().strip():
-        walk(json.loads(fd_json.getvalue()))
-    if not ok and not errors:
-        errors.append("pyx12 rejected the file")
-    return errors
 
 
 def claims_of(path: Path) -> Iterator[Claim]:

@@ -19,9 +19,9 @@ from sshd import (  # noqa: F401
     make_837,
     no_sleep,
     parser_only_scrubber,
-    pyx12_errors,
     sshd_server,
 )
+from x12util import pyx12_errors
 
 from clearinghouse import ledger
 from clearinghouse.errors import AuthError, HostKeyError, LocalConfigError, RemotePathError, TransientError

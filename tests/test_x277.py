@@ -11,45 +11,17 @@ with two rejected service lines (REF*FJ line control numbers).  2200B/2200C summ
 from __future__ import annotations
 
 import json
-import logging
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from x12util import pyx12_errors
 
 from edi.errors import WrongTransactionError, X12Error
 from edi.x277 import ClaimStatus, Parser277CA, StatusCode, read_277ca, summarize
 
 DATA = Path(__file__).parent / "data" / "277"
 D = Decimal
-
-
-def pyx12_errors(path: Path) -> list[str]:
-    """Validate with pyx12's 5010 maps; return the errors it logs (empty when valid)."""
-    import pyx12.params
-    import pyx12.x12n_document
-
-    errors: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            errors.append(record.getMessage())
-
-    logger = logging.getLogger("pyx12")
-    handler = Collect(logging.ERROR)
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.ERROR)
-    logger.propagate = False
-    try:
-        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None, None)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-    if not ok and not errors:
-        errors.append("pyx12 rejected the file")
-    return errors
 
 
 def claims() -> list[ClaimStatus]:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import tracemalloc
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from x12util import pyx12_errors
 
 from edi.errors import NotX12Error, WrongTransactionError, X12Error
 from edi.x835 import (
@@ -66,34 +66,6 @@ EXPECTED_TOTALS = {
     "lfh__secondary-payment.835": (2, D("1222.00"), D("1222.00")),
     "lfh__tertiary-payment.835": (1, D("187.50"), D("187.50")),
 }
-
-
-def pyx12_errors(path: Path) -> list[str]:
-    """Validate with pyx12's 5010 maps; return the errors it logs (empty when valid)."""
-    import pyx12.params
-    import pyx12.x12n_document
-
-    errors: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            errors.append(record.getMessage())
-
-    logger = logging.getLogger("pyx12")
-    handler = Collect(logging.ERROR)
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.ERROR)
-    logger.propagate = False
-    try:
-        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None, None)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-    if not ok and not errors:
-        errors.append("pyx12 rejected the file")
-    return errors
 
 
 def parse(name: str) -> tuple[Parser835, list[Any]]:

@@ -15,40 +15,13 @@ import logging
 from pathlib import Path
 
 import pytest
+from x12util import pyx12_errors
 
 from edi.errors import WrongTransactionError, X12Error
 from edi.x999 import FunctionalGroupAck, iter_999, read_999
 
 DATA = Path(__file__).parent / "data" / "999"
 ROOT_DATA = Path(__file__).parent / "data"
-
-
-def pyx12_errors(path: Path) -> list[str]:
-    """Validate with pyx12's 5010 maps; return the errors it logs (empty when valid)."""
-    import pyx12.params
-    import pyx12.x12n_document
-
-    errors: list[str] = []
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            errors.append(record.getMessage())
-
-    logger = logging.getLogger("pyx12")
-    handler = Collect(logging.ERROR)
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.ERROR)
-    logger.propagate = False
-    try:
-        ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), str(path), None, None, None)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-    if not ok and not errors:
-        errors.append("pyx12 rejected the file")
-    return errors
 
 
 @pytest.mark.parametrize("name", ["accepted.999", "partial.999"])

@@ -126,3 +126,14 @@ def build_837(claims: Sequence[ClaimSpec] | None = None, *, element: str = "*", 
     for s in body:
         out.append(newline + element.join(s) + segment)
     return ("".join(out) + newline).encode("latin-1")
+
+
+def pyx12_errors(source: str | Path | bytes, *, ack: bool = True) -> list[str]:
+    """pyx12's 5010 verdict on an X12 file or text, plus dermedi's envelope findings, formatted;
+    empty when valid.  The one pyx12 check of the tests (``ack`` is accepted for old callers:
+    pyx12 validates without building an acknowledgment either way)."""
+    from edi.validate import pyx12_check
+
+    data = source if isinstance(source, bytes) else Path(source).read_bytes()
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    return [f.format() for f in pyx12_check(data, name)]
