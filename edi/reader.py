@@ -18,9 +18,9 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from edi.errors import Finding, NotX12Error, WrongTransactionError, X12Error
 
@@ -530,3 +530,21 @@ def _first_bad_isa_element(parts: list[str]) -> str:
 def read_segments(source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None) -> list[Segment]:
     """Read a whole (small) file into a list; for tests and tools, not for batches."""
     return list(SegmentReader(source, name))
+
+
+def write_segments(segments: Iterable[Segment], delimiters: Delimiters, out: IO[bytes], trailer: str = "") -> None:
+    """Write segments as read (each with the whitespace that preceded it), then ``trailer``:
+    the original form, byte for byte.  Buffered in ~1 MiB writes; memory stays flat."""
+    esep, term = delimiters.element, delimiters.segment
+    buf: list[str] = []
+    size = 0
+    for s in segments:
+        text = s.pre + esep.join(s.elements) + term
+        buf.append(text)
+        size += len(text)
+        if size > 1 << 20:
+            out.write("".join(buf).encode("latin-1"))
+            buf.clear()
+            size = 0
+    buf.append(trailer)
+    out.write("".join(buf).encode("latin-1"))

@@ -61,7 +61,7 @@ from decimal import Decimal
 from typing import IO, BinaryIO
 
 from edi.errors import Finding, WrongTransactionError, X12Error
-from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader
+from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader, write_segments
 from edi.x837 import Envelope, parse_date
 
 IMPLEMENTATION_835 = "005010X221A1"
@@ -1292,17 +1292,4 @@ def event_segments_835(ev: Event835) -> Iterator[Segment]:
 def write_events_835(events: Iterable[Event835], delimiters: Delimiters, out: IO[bytes],
                      trailer: str = "") -> None:
     """Write 835 events exactly as read: the original form, byte for byte."""
-    esep, term = delimiters.element, delimiters.segment
-    buf: list[str] = []
-    size = 0
-    for ev in events:
-        for s in event_segments_835(ev):
-            text = s.pre + esep.join(s.elements) + term
-            buf.append(text)
-            size += len(text)
-        if size > 1 << 20:
-            out.write("".join(buf).encode("latin-1"))
-            buf.clear()
-            size = 0
-    buf.append(trailer)
-    out.write("".join(buf).encode("latin-1"))
+    write_segments((s for ev in events for s in event_segments_835(ev)), delimiters, out, trailer)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import IO, BinaryIO
 
 from edi.errors import Finding, WrongTransactionError, X12Error
-from edi.reader import Delimiters, Segment, SegmentReader
+from edi.reader import Delimiters, Segment, SegmentReader, write_segments
 
 IMPLEMENTATION_837P = "005010X222A1"
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
@@ -698,20 +698,7 @@ def event_segments(ev: Event) -> Iterator[Segment]:
 
 def write_events(events: Iterable[Event], delimiters: Delimiters, out: IO[bytes], trailer: str = "") -> None:
     """Write events exactly as read: the original form, byte for byte."""
-    esep, term = delimiters.element, delimiters.segment
-    buf: list[str] = []
-    size = 0
-    for ev in events:
-        for s in event_segments(ev):
-            text = s.pre + esep.join(s.elements) + term
-            buf.append(text)
-            size += len(text)
-        if size > 1 << 20:
-            out.write("".join(buf).encode("latin-1"))
-            buf.clear()
-            size = 0
-    buf.append(trailer)
-    out.write("".join(buf).encode("latin-1"))
+    write_segments((s for ev in events for s in event_segments(ev)), delimiters, out, trailer)
 
 
 class ClaimWriter:
