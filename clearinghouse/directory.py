@@ -13,15 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from clearinghouse.errors import TransientError, classify
+from clearinghouse.store import fsync_dir
 from clearinghouse.transport import RemoteEntry, Transport
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DirectoryTransport(Transport):
