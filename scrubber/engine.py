@@ -265,6 +265,20 @@ class Scrubber:
         self.payers = payers
         self.rules = [r() for r in (rules if rules is not None else all_rules())]
         self.today = today or date.today()
+        self._plans: dict[frozenset[str], tuple[tuple[Callable[[ClaimContext], Iterable[ScrubFinding]],
+                                                      frozenset[str] | None], ...]] = {}
+        self._plan_rules: list[Rule] | None = None
+
+    def _plan(self, codes: frozenset[str]) -> tuple[tuple[Callable[[ClaimContext], Iterable[ScrubFinding]],
+                                                          frozenset[str] | None], ...]:
+        """The rules (bound ``check`` and modifier triggers, in rule order) whose code triggers a claim
+        billing ``codes`` meets; memoized per code set, rebuilt when :attr:`rules` is replaced."""
+        if self._plan_rules is not self.rules or len(self._plans) > 20_000:
+            self._plans, self._plan_rules = {}, self.rules
+        plan = tuple((rule.check, rule.modifier_triggers) for rule in self.rules
+                     if rule.triggers is None or not rule.triggers.isdisjoint(codes))
+        self._plans[codes] = plan
+        return plan
 
     def context(self, claim: Claim) -> ClaimContext:
         return ClaimContext(claim=claim, payer=self.payers.for_claim(claim), tables=self.tables,
@@ -277,19 +291,20 @@ class Scrubber:
             findings.append(ScrubFinding(rule="X12", severity="error", claim_id=claim.claim_id,
                                          message=f"segment {p.segment_number} {p.element}: {p.message}",
                                          carc="16"))
-        codes = ctx.codes
+        codes = frozenset(ctx.codes)
+        plan = self._plans.get(codes) if self._plan_rules is self.rules else None
+        if plan is None:
+            plan = self._plan(codes)
         mods: frozenset[str] | None = None
-        for rule in self.rules:
-            trig = rule.triggers
-            if trig is not None and trig.isdisjoint(codes):
-                continue
-            mtrig = rule.modifier_triggers
+        for check, mtrig in plan:
             if mtrig is not None:
                 if mods is None:
                     mods = frozenset(m for ln in claim.lines for m in ln.modifiers)
                 if mtrig.isdisjoint(mods):
                     continue
-            findings.extend(rule.check(ctx))
+            found = check(ctx)
+            if found:
+                findings.extend(found)
         return ClaimResult(claim, findings)
 
     def scrub_all(self, claims: Iterable[Claim]) -> Iterator[ClaimResult]:
