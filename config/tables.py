@@ -289,6 +289,25 @@ def _header(path: Path) -> str:
         return " ".join(line[1:].strip() for line in fh if line.startswith("#"))
 
 
+_PTP_DATES = ("effective_from", "effective_to")
+
+
+def _pooled(pool: dict[object, object], key: str | None, value: object) -> object:
+    """A PTP cell as handed to validation, one shared object per distinct value (ISO dates as ``date``)."""
+    if not isinstance(value, str):
+        return value            # missing or extra cells: left to validation, which reports them
+    if key in _PTP_DATES:
+        hit = pool.get((key, value))
+        if hit is None:
+            try:
+                hit = date.fromisoformat(value) if len(value) == 10 else value
+            except ValueError:
+                hit = value     # left to validation, which reports it
+            pool[(key, value)] = hit
+        return hit
+    return pool.setdefault(value, value)
+
+
 def _build(directory: Path, extra_ptp: Iterable[PTPEdit] = (), extra_mue: Iterable[MUE] = ()) -> CodeTables:
     from pydantic import ValidationError
 
@@ -303,8 +322,9 @@ def _build(directory: Path, extra_ptp: Iterable[PTPEdit] = (), extra_mue: Iterab
     try:
         codes = {r["code"]: CodeInfo.model_validate(r) for r in _read_csv(files["codes"])}
         ptp: dict[tuple[str, str], PTPEdit] = {}
+        pool: dict[object, object] = {}     # one object per distinct code/date/rationale (7,000+ rows)
         for r in _read_csv(files["ptp"]):
-            e = PTPEdit.model_validate(r)
+            e = PTPEdit.model_validate({k: _pooled(pool, k, v) for k, v in r.items()})
             ptp[(e.column1, e.column2)] = e
         for e in extra_ptp:
             ptp[(e.column1, e.column2)] = e
