@@ -280,11 +280,23 @@ def _build(directory: Path) -> DrugTables:
     xw: dict[str, dict[str, NdcPackage]] = {}
     idx: dict[str, set[str]] = {}
     xpath = directory / CROSSWALK_FILE
+    # One shared object per distinct HCPCS code, drug name, unit count and HCPCS set (7,000+ rows).
+    strs: dict[str, str] = {}
+    decs: dict[str, Decimal] = {}
     for h, n, name, units, units_pkg in _rows(xpath, "hcpcs", "ndc11", "drug_name", "bill_units", "bill_units_pkg"):
         if not is_ndc11(n):
             raise DrugTableError(f"{xpath}: NDC {n!r} of {h} is not 11 digits")
-        xw.setdefault(h, {})[n] = NdcPackage(h, n, name, _dec(units, str(xpath)), _dec(units_pkg, str(xpath)))
+        h = strs.setdefault(h, h)
+        u = decs.get(units)
+        if u is None:
+            u = decs[units] = _dec(units, str(xpath))
+        upkg = decs.get(units_pkg)
+        if upkg is None:
+            upkg = decs[units_pkg] = _dec(units_pkg, str(xpath))
+        xw.setdefault(h, {})[n] = NdcPackage(h, n, strs.setdefault(name, name), u, upkg)
         idx.setdefault(n, set()).add(h)
+    sets: dict[frozenset[str], frozenset[str]] = {}
+    ndc_index = {k: sets.setdefault(fs, fs) for k, v in idx.items() for fs in (frozenset(v),)}
     ppath = directory / PAYMENT_FILE
     pay = {r[0]: (r[1], _dec(r[2], str(ppath)) if r[2] else None)
            for r in _rows(ppath, "hcpcs", "dosage", "payment_limit")}
@@ -295,7 +307,7 @@ def _build(directory: Path) -> DrugTables:
     if not current or not xw:
         raise DrugTableError(f"drug tables in {directory} are empty")
     return DrugTables(
-        drugs=drugs, crosswalk=xw, ndc_index={k: frozenset(v) for k, v in idx.items()}, payment_limits=pay,
+        drugs=drugs, crosswalk=xw, ndc_index=ndc_index, payment_limits=pay,
         hcpcs_current=current, pfs2025=pfs, nonexistent=nonexistent, noc_codes=noc,
         sources={"drugs": DRUG_FILE, "crosswalk": _header(xpath), "payment_limits": _header(ppath),
                  "hcpcs": _header(hpath), "pfs2025": _header(fpath)})
