@@ -52,6 +52,8 @@ class Icd10CM:
         """``billable``, ``header`` (valid, not billable), ``unknown_in_category`` (the 3-character
         category exists but the code does not) or ``invalid``.  Dotted or undotted input.  With a date
         of service, codes retired on 2025-10-01 count as billable up to their last day."""
+        if code in self.billable:       # already undotted and upper case (the common case)
+            return "billable"
         c = undotted(code)
         if c in self.billable:
             return "billable"

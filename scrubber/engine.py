@@ -235,7 +235,10 @@ class ClaimResult:
 
     @property
     def held(self) -> bool:
-        return any(f.severity == "error" for f in self.findings)
+        for f in self.findings:
+            if f.severity == "error":
+                return True
+        return False
 
     @property
     def status(self) -> str:
