@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 from scrubber.rules._common import DISTINCT, DRUG_PREFIXES, X_MODIFIERS, claim_modifiers, is_em
@@ -226,9 +226,12 @@ class UnknownModifier(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
         if claim_modifiers(ctx) <= KNOWN_MODIFIERS:
-            return
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         for ln in ctx.lines:
             for m in ln.modifiers:
                 if not _SYNTAX.match(m):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from edi.x837 import ServiceLine
@@ -82,7 +82,17 @@ class PTPEdit(Rule):
             self._memo[codes] = hit
         return hit
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        ptp_codes = ctx.tables.ptp_codes
+        n = 0
+        for c in ctx.codes:
+            if c in ptp_codes:
+                n += 1
+        if n < 2:               # no date of service can hold a pair
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         tables = ctx.tables
         ptp_codes = tables.ptp_codes
         for dos, lines, codes in date_groups(ctx):

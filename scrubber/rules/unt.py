@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
 from scrubber.rules._common import date_groups, fmt_codes
@@ -43,7 +43,14 @@ class UnitsOverMUE(Rule):
     severity = "error"
     carc = "151"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        mue = ctx.tables.mue
+        for c in ctx.codes:
+            if c in mue:
+                return self._run(ctx)
+        return ()               # no code with an MUE
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         mue = ctx.tables.mue
         for _d, lines, _codes in date_groups(ctx):
             totals: dict[str, int] = {}
