@@ -76,7 +76,8 @@ class PTPEdit(Rule):
         hit = self._memo.get(codes)
         if hit is None:
             ptp = tables.ptp
-            hit = [e for c1 in codes for c2 in codes if c1 != c2 and (e := ptp.get((c1, c2))) is not None]
+            ordered = sorted(codes)      # a set's order changes with the hash seed; findings must not
+            hit = [e for c1 in ordered for c2 in ordered if c1 != c2 and (e := ptp.get((c1, c2))) is not None]
             if len(self._memo) > 50_000:
                 self._memo.clear()
             self._memo[codes] = hit
