@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 
 from edi.x837 import ServiceLine
@@ -67,13 +67,14 @@ def units_on(lines: Iterable[ServiceLine], code: str) -> int:
     return total
 
 
-def date_groups(ctx: ClaimContext) -> Iterator[tuple[date | None, list[ServiceLine], set[str]]]:
-    """(date of service, lines, codes) per date, using the context's cached index."""
+def date_groups(ctx: ClaimContext) -> list[tuple[date | None, list[ServiceLine], set[str]]]:
+    """(date of service, lines, codes) per date, using the context's cached index (the cached list
+    itself: iterate it, do not change it)."""
     cache = ctx.extra.get("_date_codes")
     if cache is None:
         cache = [(d, lines, {ln.code for ln in lines}) for d, lines in ctx.lines_by_date.items()]
         ctx.extra["_date_codes"] = cache
-    yield from cache
+    return cache  # type: ignore[no-any-return]
 
 
 def line_npi(ctx: ClaimContext, line: ServiceLine) -> str:
