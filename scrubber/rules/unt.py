@@ -108,10 +108,13 @@ class AddOnWithoutPrimary(Rule):
     severity = "error"
     carc = "107"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
+        if ctx.tables.addon_codes.isdisjoint(ctx.codes):
+            return ()
+        return self._run(ctx)
+
+    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
         tables = ctx.tables
-        if tables.addon_codes.isdisjoint(ctx.codes):
-            return
         for _d, lines, codes in date_groups(ctx):
             for ln in lines:
                 code = ln.code
