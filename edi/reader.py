@@ -548,3 +548,25 @@ def write_segments(segments: Iterable[Segment], delimiters: Delimiters, out: IO[
             size = 0
     buf.append(trailer)
     out.write("".join(buf).encode("latin-1"))
+
+
+def check_transaction_type(seg: Segment, file: str, *, functional_id: str, st01: str, implementation: str,
+                           label: str) -> None:
+    """For a GS or ST segment: raise :class:`WrongTransactionError` (naming GS08, ST01 or ST03) unless it
+    belongs to the expected transaction, e.g. ``functional_id="HC", st01="837",
+    implementation="005010X222A1", label="837P"``."""
+    def wrong(message: str, element: str) -> WrongTransactionError:
+        return WrongTransactionError(message, file=file, segment_number=seg.number, segment_id=seg.id,
+                                     element=element, offset=seg.offset)
+
+    if seg.id == "GS":
+        if seg.get(1) != functional_id or seg.get(8) != implementation:
+            article = "an" if label[:1] in "8AEIOU" else "a"
+            raise wrong(f"functional group is {seg.get(1)} {seg.get(8)}, not {article} {label} "
+                        f"({functional_id} {implementation})", "GS08")
+    elif seg.id == "ST":
+        if seg.get(1) != st01:
+            article = "an" if label[:1] in "8AEIOU" else "a"
+            raise wrong(f"transaction set {seg.get(1)} where {article} {label} was expected", "ST01")
+        if seg.get(3) and seg.get(3) != implementation:
+            raise wrong(f"ST03 {seg.get(3)!r} is not {implementation}", "ST03")

@@ -41,11 +41,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import BinaryIO
 
-from edi.errors import Finding, WrongTransactionError, X12Error
-from edi.reader import Segment, SegmentReader
+from edi.errors import Finding, X12Error
+from edi.reader import Segment, SegmentReader, check_transaction_type
 from edi.x837 import parse_date
 
 IMPLEMENTATION_277CA = "005010X214"
+_277CA: dict[str, str] = {"functional_id": "HN", "st01": "277", "implementation": IMPLEMENTATION_277CA,
+                          "label": "277CA"}
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
 
 #: Health care claim status category codes (short descriptions of our own).
@@ -463,17 +465,10 @@ class Parser277CA:
                 ctx = _Ctx(self.name, d.component)
                 continue
             if sid == "GS":
-                if seg.get(1) != "HN" or seg.get(8) != IMPLEMENTATION_277CA:
-                    raise ctx.err(seg, f"functional group is {seg.get(1)} {seg.get(8)}, not a 277CA "
-                                  f"(HN {IMPLEMENTATION_277CA})", "GS08", WrongTransactionError)
+                check_transaction_type(seg, self.name, **_277CA)
                 continue
             if sid == "ST":
-                if seg.get(1) != "277":
-                    raise ctx.err(seg, f"transaction set {seg.get(1)} where a 277CA was expected", "ST01",
-                                  WrongTransactionError)
-                if seg.get(3) and seg.get(3) != IMPLEMENTATION_277CA:
-                    raise ctx.err(seg, f"ST03 {seg.get(3)!r} is not {IMPLEMENTATION_277CA}", "ST03",
-                                  WrongTransactionError)
+                check_transaction_type(seg, self.name, **_277CA)
                 st = seg
                 info = TransactionInfo(control_number=seg.get(2))
                 self.header = info

@@ -60,11 +60,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, BinaryIO
 
-from edi.errors import Finding, WrongTransactionError, X12Error
-from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader, write_segments
+from edi.errors import Finding, X12Error
+from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader, check_transaction_type, write_segments
 from edi.x837 import Envelope, parse_date
 
 IMPLEMENTATION_835 = "005010X221A1"
+_835: dict[str, str] = {"functional_id": "HP", "st01": "835", "implementation": IMPLEMENTATION_835,
+                        "label": "835"}
 ZERO = Decimal("0")
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
 # C003-01 product/service id qualifiers followed by a non-alphanumeric separator.
@@ -1240,18 +1242,11 @@ class Parser835:
                 ctx = _Ctx(self.name, d.component)
                 yield Envelope(seg)
             elif sid == "GS":
-                if seg.get(1) != "HP" or seg.get(8) != IMPLEMENTATION_835:
-                    raise self._err(seg, f"functional group is {seg.get(1)} {seg.get(8)}, not an 835 "
-                                    f"(HP {IMPLEMENTATION_835})", "GS08", WrongTransactionError)
+                check_transaction_type(seg, self.name, **_835)
                 gs = seg
                 yield Envelope(seg)
             elif sid == "ST":
-                if seg.get(1) != "835":
-                    raise self._err(seg, f"transaction set {seg.get(1)} where an 835 was expected", "ST01",
-                                    WrongTransactionError)
-                if seg.get(3) and seg.get(3) != IMPLEMENTATION_835:
-                    raise self._err(seg, f"ST03 {seg.get(3)!r} is not {IMPLEMENTATION_835}", "ST03",
-                                    WrongTransactionError)
+                check_transaction_type(seg, self.name, **_835)
                 header_segs = [seg]
                 claims_paid = ZERO
                 claim_count = 0

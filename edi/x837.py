@@ -21,10 +21,12 @@ from datetime import date as _Date  # the name "date" is shadowed inside Claim (
 from decimal import Decimal
 from typing import IO, BinaryIO
 
-from edi.errors import Finding, WrongTransactionError, X12Error
-from edi.reader import Delimiters, Segment, SegmentReader, write_segments
+from edi.errors import Finding, X12Error
+from edi.reader import Delimiters, Segment, SegmentReader, check_transaction_type, write_segments
 
 IMPLEMENTATION_837P = "005010X222A1"
+_837P: dict[str, str] = {"functional_id": "HC", "st01": "837", "implementation": IMPLEMENTATION_837P,
+                         "label": "837P"}
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
 
 # Segment ids that end a claim / a line.
@@ -660,19 +662,11 @@ class Parser837:
                 comp, rep = d.component, d.repetition
                 yield Envelope(seg)
             elif sid == "GS":
-                if seg.get(8) != IMPLEMENTATION_837P or seg.get(1) != "HC":
-                    raise self._err(
-                        seg, f"functional group is {seg.get(1)} {seg.get(8)}, not an 837P "
-                        f"(HC {IMPLEMENTATION_837P})", "GS08", WrongTransactionError)
+                check_transaction_type(seg, self.name, **_837P)
                 gs = seg
                 yield Envelope(seg)
             elif sid == "ST":
-                if seg.get(1) != "837":
-                    raise self._err(seg, f"transaction set {seg.get(1)} where an 837P was expected", "ST01",
-                                    WrongTransactionError)
-                if seg.get(3) and seg.get(3) != IMPLEMENTATION_837P:
-                    raise self._err(seg, f"ST03 {seg.get(3)!r} is not {IMPLEMENTATION_837P}", "ST03",
-                                    WrongTransactionError)
+                check_transaction_type(seg, self.name, **_837P)
                 header_segs = [seg]
             elif sid in ("GE", "IEA", "TA1"):
                 yield Envelope(seg)
