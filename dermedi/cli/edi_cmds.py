@@ -271,14 +271,7 @@ def _parse_837(path: Path, label: str, fmt: Format, out: IO[bytes]) -> None:
         _write_x12(segs(), parser.reader, out)
         return
     if fmt is Format.json:
-        buf: list[str] = []
-        for claim in parser.claims():
-            buf.append(json.dumps(claim_json(claim), separators=(",", ":")))
-            if len(buf) >= 256:
-                out.write(("\n".join(buf) + "\n").encode())
-                buf.clear()
-        if buf:
-            out.write(("\n".join(buf) + "\n").encode())
+        _write_json_lines((claim_json(c) for c in parser.claims()), out)
         return
     interchanges = groups = sets = claims = lines = 0
     charge = Decimal(0)
@@ -309,6 +302,18 @@ def _parse_837(path: Path, label: str, fmt: Format, out: IO[bytes]) -> None:
     ])
 
 
+def _write_json_lines(objects: Iterator[dict[str, Any]], out: IO[bytes]) -> None:
+    """One compact JSON object per line, written in batches (streaming)."""
+    buf: list[str] = []
+    for obj in objects:
+        buf.append(json.dumps(obj, separators=(",", ":"), default=str))
+        if len(buf) >= 256:
+            out.write(("\n".join(buf) + "\n").encode())
+            buf.clear()
+    if buf:
+        out.write(("\n".join(buf) + "\n").encode())
+
+
 def _print_summary(out: IO[bytes], rows: list[tuple[str, object]]) -> None:
     out.write("".join(f"{k}: {v}\n" for k, v in rows).encode())
 
@@ -327,14 +332,7 @@ def _parse_835(path: Path, label: str, fmt: Format, out: IO[bytes]) -> None:
         _write_x12(segs(), parser.reader, out)
         return
     if fmt is Format.json:
-        buf: list[str] = []
-        for claim in parser.claims():
-            buf.append(json.dumps(claim.as_json(), separators=(",", ":"), default=str))
-            if len(buf) >= 256:
-                out.write(("\n".join(buf) + "\n").encode())
-                buf.clear()
-        if buf:
-            out.write(("\n".join(buf) + "\n").encode())
+        _write_json_lines((c.as_json() for c in parser.claims()), out)
         return
     interchanges = sets = claims = lines = 0
     charge = paid = patient = payments = plb = Decimal(0)
