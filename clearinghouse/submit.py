@@ -45,50 +45,13 @@ Sleep = Callable[[float], None]
 
 # --- writing -----------------------------------------------------------------------------------
 
-class OutboundWriter(ClaimWriter):
-    """ClaimWriter that also sets the interchange receiver (ISA07/08) and sender (ISA05/06)."""
-
-    def __init__(self, out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None,
-                 usage_indicator: str | None, receiver: tuple[str, str] | None = None,
-                 sender: tuple[str, str] | None = None) -> None:
-        super().__init__(out, delimiters, isa_control=isa_control, usage_indicator=usage_indicator)
-        self._receiver = receiver
-        self._sender = sender
-
-    def _emit(self, elements: list[str], pre: str | None = None, *args: Any, **kwargs: Any) -> None:
-        if elements and elements[0] == "ISA" and (self._receiver or self._sender):
-            elements = list(elements)
-            if self._sender:
-                elements[5], elements[6] = self._sender[0], self._sender[1].ljust(15)[:15]
-            if self._receiver:
-                elements[7], elements[8] = self._receiver[0], self._receiver[1].ljust(15)[:15]
-        super()._emit(elements, pre, *args, **kwargs)
-
-    @property
-    def st02(self) -> str:
-        return self._st_control()
-
-    @staticmethod
-    def _isa_key(isa: Segment) -> tuple[str, ...]:
-        return tuple(v for i, v in enumerate(isa.elements) if i not in (9, 10, 13))
-
-    @staticmethod
-    def _gs_key(gs: Segment) -> tuple[str, ...]:
-        return tuple(v for i, v in enumerate(gs.elements) if i not in (4, 5, 6))
-
-    def can_continue(self, claim: Claim) -> bool:
-        """Whether ``claim`` fits in the interchange being written (same envelope but control numbers
-        and dates): one ISA per file, so source interchanges that only differ so are merged."""
-        isa = claim.header.isa
-        return self._isa is None or self._isa is isa or self._isa_key(self._isa) == self._isa_key(isa)
-
-    def write(self, claim: Claim) -> None:
-        h = claim.header
-        if self._isa is not None and self._isa is not h.isa and self.can_continue(claim):
-            self._isa = h.isa  # same envelope: keep the open interchange (ClaimWriter compares identity)
-            if self._gs is not None and self._gs is not h.gs and self._gs_key(self._gs) == self._gs_key(h.gs):
-                self._gs = h.gs
-        super().write(claim)
+def outbound_writer(out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None,
+                    usage_indicator: str | None, receiver: tuple[str, str] | None = None,
+                    sender: tuple[str, str] | None = None) -> ClaimWriter:
+    """The ClaimWriter of an outbound file: the profile's ISA sender/receiver, and source interchanges
+    with the same envelope (but control numbers and dates) merged into the file's one ISA."""
+    return ClaimWriter(out, delimiters, isa_control=isa_control, usage_indicator=usage_indicator,
+                       sender=sender, receiver=receiver, merge_envelopes=True)
 
 
 def claim_sha256(claim: Claim) -> str:
@@ -114,9 +77,9 @@ def claim_sha256(claim: Claim) -> str:
 class _OpenFile:
     temp: Path
     handle: IO[bytes]
-    writer: OutboundWriter
+    writer: ClaimWriter
     hasher: HashingWriter
-    canonical: OutboundWriter
+    canonical: ClaimWriter
     isa13: int
     claims: list[ledger.ClaimRef] = field(default_factory=list)
 
@@ -204,12 +167,12 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 hasher = HashingWriter()
                 current = _OpenFile(
                     temp=temp, handle=handle, isa13=isa13, hasher=hasher,
-                    writer=OutboundWriter(handle, parser.delimiters, isa_control=isa13,
-                                          usage_indicator=profile.isa_usage_indicator,
-                                          receiver=receiver, sender=sender),
-                    canonical=OutboundWriter(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
-                                             usage_indicator=profile.isa_usage_indicator,
-                                             receiver=receiver, sender=sender))
+                    writer=outbound_writer(handle, parser.delimiters, isa_control=isa13,
+                                           usage_indicator=profile.isa_usage_indicator,
+                                           receiver=receiver, sender=sender),
+                    canonical=outbound_writer(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
+                                              usage_indicator=profile.isa_usage_indicator,
+                                              receiver=receiver, sender=sender))
                 files.append(current)
             current.writer.write(claim)
             current.canonical.write(claim)

@@ -227,8 +227,6 @@ class SegmentReader:
             carry_pre = ""      # whitespace before an ISA, already consumed from buf
             known_ids: set[str] = set()     # segment ids already checked against _SEGMENT_ID
             envelope_ids = _ENVELOPE_IDS
-            new_segment = object.__new__
-            segment_cls = Segment
 
             while True:
                 if need_isa:
@@ -324,11 +322,7 @@ class SegmentReader:
                         raise self._error("empty segment (two terminators in a row)", number=number,
                                           offset=seg_offset)
                     elements = text.split(esep)
-                    seg = new_segment(segment_cls)
-                    seg.elements = elements
-                    seg.number = number
-                    seg.offset = seg_offset
-                    seg.pre = pre
+                    seg = Segment(elements, number, seg_offset, pre)
                     sid = elements[0]
                     if sid not in known_ids:
                         if pres is None and text[:1] in _WS:

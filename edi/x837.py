@@ -702,15 +702,22 @@ class ClaimWriter:
     A new interchange / group / transaction is opened whenever the source's changes,
     so the output keeps the sender, receiver and submitter of each source envelope.
     ``isa_control`` overrides ISA13/IEA02 (and GS06/GE02) of the output; otherwise the
-    source's are kept.  Nothing is written when no claim is.
+    source's are kept.  ``sender`` / ``receiver`` ((qualifier, id)) override ISA05/06 and ISA07/08.
+    With ``merge_envelopes``, claims of source interchanges (groups) that differ only in control
+    numbers, dates and times continue the open interchange (group) instead of starting a new one
+    (:meth:`can_continue` says whether a claim would).  Nothing is written when no claim is.
     """
 
     def __init__(self, out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None = None,
-                 usage_indicator: str | None = None) -> None:
+                 usage_indicator: str | None = None, sender: tuple[str, str] | None = None,
+                 receiver: tuple[str, str] | None = None, merge_envelopes: bool = False) -> None:
         self.out = out
         self.d = delimiters
         self.isa_control = isa_control
         self.usage_indicator = usage_indicator
+        self.sender = sender
+        self.receiver = receiver
+        self.merge_envelopes = merge_envelopes
         self.claims_written = 0
         self._isa: Segment | None = None
         self._gs: Segment | None = None
@@ -761,6 +768,27 @@ class ClaimWriter:
             self._emit(["IEA", str(self._gs_count), self._isa_control(self._isa)])
             self._isa = None
 
+    @property
+    def st02(self) -> str:
+        """ST02 of the transaction set being written."""
+        return self._st_control()
+
+    @staticmethod
+    def _isa_key(isa: Segment) -> tuple[str, ...]:
+        return tuple(v for i, v in enumerate(isa.elements) if i not in (9, 10, 13))
+
+    @staticmethod
+    def _gs_key(gs: Segment) -> tuple[str, ...]:
+        return tuple(v for i, v in enumerate(gs.elements) if i not in (4, 5, 6))
+
+    def can_continue(self, claim: Claim) -> bool:
+        """Whether ``claim`` continues the interchange being written: the same source interchange, or
+        (with ``merge_envelopes``) one that differs only in control number, date and time."""
+        isa = claim.header.isa
+        if self._isa is None or self._isa is isa:
+            return True
+        return self.merge_envelopes and self._isa_key(self._isa) == self._isa_key(isa)
+
     def _isa_control(self, isa: Segment) -> str:
         return f"{self.isa_control:09d}" if self.isa_control is not None else isa.get(13)
 
@@ -769,6 +797,11 @@ class ClaimWriter:
 
     def write(self, claim: Claim) -> None:
         header = claim.header
+        if self.merge_envelopes and self._isa is not None and self._isa is not header.isa \
+                and self.can_continue(claim):
+            self._isa = header.isa  # same envelope: keep the open interchange (compared by identity below)
+            if self._gs is not None and self._gs is not header.gs and self._gs_key(self._gs) == self._gs_key(header.gs):
+                self._gs = header.gs
         if self._isa is not header.isa:
             self._close_isa()
             self._isa = header.isa
@@ -777,6 +810,10 @@ class ClaimWriter:
             isa[13] = self._isa_control(header.isa)
             if self.usage_indicator:
                 isa[15] = self.usage_indicator
+            if self.sender:
+                isa[5], isa[6] = self.sender[0], self.sender[1].ljust(15)[:15]
+            if self.receiver:
+                isa[7], isa[8] = self.receiver[0], self.receiver[1].ljust(15)[:15]
             self._pre = _guess_pre(header)
             self._emit(isa, pre="" if self.claims_written == 0 else self._pre, origin=header.isa.number)
         if self._gs is not header.gs:

@@ -2,10 +2,11 @@
 
 A rule is one class with a stable ``id``, a ``severity`` (``error`` holds the claim,
 ``warning`` does not), the CARC it prevents and a ruff-style docstring with the sections
-"What it checks", "Why it is denied", "Example", "Correct coding" and "Source".  Rules are
-registered with :func:`register` and live in ``scrubber/rules/`` (one module per rule or small
-family); :func:`all_rules` imports them all.  Each rule has a YAML file of passing and failing
-cases in ``tests/fixtures/rules/<ID>.yml``.
+"What it checks", "Why it is denied", "Example", "Correct coding" and "Source".  Rules live in
+``scrubber/rules/`` (one module per rule or small family); :func:`all_rules` imports them all and
+registers every ``Rule`` subclass defined there that has an ``id`` (no class decorator: the
+compiled build needs the rule classes to stay native classes, see docs/performance.md).  Each
+rule has a YAML file of passing and failing cases in ``tests/fixtures/rules/<ID>.yml``.
 
 Rule id families: ``VAL`` validity (codes, ICD-10-CM, pointers, charges, NPI/EIN, dates),
 ``UNT`` units/MUE/add-ons, ``BX`` biopsy, ``DES`` destruction, ``EXC`` excision/shave/site,
@@ -18,9 +19,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from edi.x837 import Claim, ServiceLine
 
@@ -30,31 +31,6 @@ if TYPE_CHECKING:
     from config.tables import CodeTables
 
 Severity = Literal["error", "warning"]
-_T = TypeVar("_T")
-
-
-class cached_property(Generic[_T]):  # drop-in for functools.cached_property
-    """A lock-free cached property (functools' takes a lock on every first access in 3.11, which
-    costs microseconds per claim).  Computed once, then served from the instance ``__dict__``."""
-
-    def __init__(self, func: Callable[[Any], _T]) -> None:
-        self.func = func
-        self.name = func.__name__
-        self.__doc__ = func.__doc__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, cls: type | None = None) -> cached_property[_T]: ...
-    @overload
-    def __get__(self, obj: object, cls: type | None = None) -> _T: ...
-    def __get__(self, obj: object | None, cls: type | None = None) -> _T | cached_property[_T]:
-        if obj is None:
-            return self
-        value = self.func(obj)
-        obj.__dict__[self.name] = value
-        return value
 
 
 @dataclass(slots=True)
@@ -82,52 +58,75 @@ class ScrubFinding:
         }
 
 
-@dataclass
 class ClaimContext:
-    """Everything a rule may look at for one claim; derived indexes are computed once."""
+    """Everything a rule may look at for one claim; derived indexes are computed once, on first use.
 
-    claim: Claim
-    payer: PayerProfile
-    tables: CodeTables
-    drugs: DrugTables
-    today: date
-    file_date: date | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    ``extra`` is a per-claim cache for helpers shared by several rules (see ``scrubber/rules/_common.py``).
+    """
 
-    @cached_property
-    def lines(self) -> list[ServiceLine]:
-        return self.claim.lines
+    def __init__(self, claim: Claim, payer: PayerProfile, tables: CodeTables, drugs: DrugTables, today: date,
+                 file_date: date | None = None, extra: dict[str, Any] | None = None) -> None:
+        self.claim = claim
+        self.payer = payer
+        self.tables = tables
+        self.drugs = drugs
+        self.today = today
+        self.file_date = file_date
+        self.extra: dict[str, Any] = extra if extra is not None else {}
+        self.lines: list[ServiceLine] = claim.lines
+        self._codes: set[str] | None = None
+        self._lines_by_code: dict[str, list[ServiceLine]] | None = None
+        self._lines_by_date: dict[date | None, list[ServiceLine]] | None = None
+        self._claim_date_known = False
+        self._claim_date_value: date | None = None
+        self._diagnosis_codes: list[str] | None = None
 
-    @cached_property
+    @property
     def codes(self) -> set[str]:
-        return {ln.code for ln in self.claim.lines}
+        """The procedure codes the claim bills."""
+        codes = self._codes
+        if codes is None:
+            codes = self._codes = {ln.code for ln in self.claim.lines}
+        return codes
 
-    @cached_property
+    @property
     def lines_by_code(self) -> dict[str, list[ServiceLine]]:
-        out: dict[str, list[ServiceLine]] = {}
-        for ln in self.claim.lines:
-            out.setdefault(ln.code, []).append(ln)
+        out = self._lines_by_code
+        if out is None:
+            out = {}
+            for ln in self.claim.lines:
+                out.setdefault(ln.code, []).append(ln)
+            self._lines_by_code = out
         return out
 
-    @cached_property
+    @property
     def lines_by_date(self) -> dict[date | None, list[ServiceLine]]:
         """Lines grouped by date of service (DTP*472, else the claim's statement date)."""
-        out: dict[date | None, list[ServiceLine]] = {}
-        for ln in self.claim.lines:
-            out.setdefault(self.line_date(ln), []).append(ln)
+        out = self._lines_by_date
+        if out is None:
+            out = {}
+            for ln in self.claim.lines:
+                out.setdefault(self.line_date(ln), []).append(ln)
+            self._lines_by_date = out
         return out
 
     def line_date(self, line: ServiceLine) -> date | None:
         return line.service_date or self._claim_date
 
-    @cached_property
+    @property
     def _claim_date(self) -> date | None:
-        return self.claim.date("431") or self.claim.date("472")
+        if not self._claim_date_known:
+            self._claim_date_value = self.claim.date("431") or self.claim.date("472")
+            self._claim_date_known = True
+        return self._claim_date_value
 
-    @cached_property
+    @property
     def diagnosis_codes(self) -> list[str]:
         """The claim's dotted ICD-10-CM codes (computed once)."""
-        return self.claim.diagnosis_codes
+        dx = self._diagnosis_codes
+        if dx is None:
+            dx = self._diagnosis_codes = self.claim.diagnosis_codes
+        return dx
 
     def line_diagnoses(self, line: ServiceLine) -> list[str]:
         """Dotted ICD-10-CM codes the line points at (SV107 pointers), in pointer order."""
@@ -183,20 +182,46 @@ class Rule:
 
     @classmethod
     def doc(cls) -> str:
+        """The rule's docstring, dedented.  Compiled (mypyc) classes carry no ``__doc__``: their
+        docstring is then read from the module's ``.py`` source, which ships beside it."""
         import inspect
 
-        return inspect.cleandoc(cls.__doc__ or "")
+        text = getattr(cls, "__doc__", None) or _source_docstrings(getattr(cls, "__module__", "")).get(cls.__name__, "")
+        return inspect.cleandoc(text)
 
     @classmethod
     def summary(cls) -> str:
         return cls.doc().split("\n", 1)[0]
 
 
+_DOCSTRINGS: dict[str, dict[str, str]] = {}
+
+
+def _source_docstrings(module: str) -> dict[str, str]:
+    """Class name -> docstring of the top-level classes in ``module``'s source file."""
+    hit = _DOCSTRINGS.get(module)
+    if hit is None:
+        import ast
+        import sys
+        from pathlib import Path
+
+        hit = {}
+        path = Path(str(getattr(sys.modules.get(module), "__file__", "") or ""))
+        source = path.with_name(path.name.split(".", 1)[0] + ".py")
+        if source.is_file():
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+            for node in tree.body:
+                if isinstance(node, ast.ClassDef):
+                    hit[node.name] = ast.get_docstring(node, clean=False) or ""
+        _DOCSTRINGS[module] = hit
+    return hit
+
+
 _REGISTRY: dict[str, type[Rule]] = {}
 
 
 def register(cls: type[Rule]) -> type[Rule]:
-    """Class decorator: add a rule to the registry (ids must be unique)."""
+    """Add a rule to the registry (ids must be unique); :func:`all_rules` calls it for every rule."""
     rid = cls.id
     if rid in _REGISTRY and _REGISTRY[rid] is not cls:
         raise ValueError(f"duplicate rule id {rid}")
@@ -212,6 +237,13 @@ def _import_rules() -> None:
 
     for mod in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"scrubber.rules.{mod.name}")
+    # every concrete rule (a subclass with an id) defined in scrubber/rules is registered
+    todo = list(Rule.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if getattr(cls, "id", None) and getattr(cls, "__module__", "").startswith("scrubber.rules."):
+            register(cls)
 
 
 def all_rules() -> list[type[Rule]]:

@@ -20,6 +20,16 @@ import pytest
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test stale compiled modules (an editable install not rebuilt after an edit)."""
+    from dermedi.native import StaleBuildError, check_fresh
+
+    try:
+        check_fresh(DATA.parent.parent)
+    except StaleBuildError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def pyx12_problems(source: str | os.PathLike[str] | bytes, name: str | None = None) -> list[str]:
     """Every pyx12 error and dermedi envelope finding for the X12 text, formatted."""
     from edi.validate import pyx12_check

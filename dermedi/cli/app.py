@@ -13,6 +13,21 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in dermedi, not bad input
 
 
+def _version(value: bool) -> None:
+    if value:
+        import dermedi
+        from dermedi.native import build
+
+        typer.echo(f"dermedi {dermedi.__version__} ({build()})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and whether the parse/scrub path is compiled.")) -> None:
+    """dermedi: dermatology claims in HIPAA X12."""
+
+
 def main() -> None:
     """Entry point: run the app; an unexpected error is one line on stderr, never a traceback.
 
@@ -20,6 +35,15 @@ def main() -> None:
     input, i.e. PHI); ``DERMEDI_DEBUG=1`` shows the full traceback for developers.
     """
     import gc
+    from pathlib import Path
+
+    from dermedi.native import StaleBuildError, check_fresh
+
+    try:    # an editable install whose compiled modules are older than their sources
+        check_fresh(Path(__file__).resolve().parents[2])
+    except StaleBuildError as exc:
+        sys.stderr.write(f"dermedi: {exc}\n")
+        sys.exit(4)
 
     from dermedi.cli import commands  # noqa: F401  (registers the commands)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import BIOPSY_ADDON, BIOPSY_NAME, BIOPSY_PRIMARY, date_groups
 
 
-@register
 class OneBiopsyPrimary(Rule):
     """More than one primary skin-biopsy code on the same date of service.
 
@@ -60,7 +59,6 @@ class OneBiopsyPrimary(Rule):
                     correct=f"{top} + {add} (the {BIOPSY_NAME[lower]} biopsy as the add-on of its own technique)")
 
 
-@register
 class BiopsyAddOnTechnique(Rule):
     """A biopsy add-on code without an eligible primary of its technique hierarchy.
 
@@ -121,7 +119,6 @@ def _mucosal(code: str) -> bool:
             or c == "C060")
 
 
-@register
 class BiopsyOfMucosa(Rule):
     """Skin biopsy code (11102-11107) for a lip-vermilion or oral-mucosa lesion.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import all_known_and_none_in, date_groups, dx_families, units_on
 
 _PREMALIGNANT = frozenset({"17000", "17003", "17004"})
@@ -13,7 +13,6 @@ _MALIGNANT_DESTRUCTION = frozenset({f"17{n}" for n in (260, 261, 262, 263, 264, 
                                                           280, 281, 282, 283, 284, 286)})
 
 
-@register
 class PremalignantFirstLesion(Rule):
     """17000 billed with more than one unit on a date.
 
@@ -55,7 +54,6 @@ class PremalignantFirstLesion(Rule):
                                    line=mine[0], lines=mine, correct=correct)
 
 
-@register
 class PremalignantAddOn(Rule):
     """17003 without 17000 on the same date, or more than 13 units of 17003.
 
@@ -100,7 +98,6 @@ class PremalignantAddOn(Rule):
                                    correct="15 or more premalignant lesions: 17004 ×1 alone")
 
 
-@register
 class PremalignantFifteenAlone(Rule):
     """17004 (15 or more premalignant lesions) billed with 17000/17003 or with more than one unit.
 
@@ -146,7 +143,6 @@ class PremalignantFifteenAlone(Rule):
                                    line=mine[0], lines=mine, carc="151", correct="17004 ×1")
 
 
-@register
 class BenignDestructionOnce(Rule):
     """17110 and 17111 on the same date, or either with more than one unit.
 
@@ -193,7 +189,6 @@ class BenignDestructionOnce(Rule):
                                        line=mine[0], lines=mine, carc="151", correct=f"{code} ×1")
 
 
-@register
 class PremalignantDiagnosis(Rule):
     """Premalignant destruction (17000/17003/17004) pointing at a diagnosis that is not premalignant.
 
@@ -238,7 +233,6 @@ class PremalignantDiagnosis(Rule):
                         correct="benign lesions: 17110/17111; malignant: 17260-17286; skin tags: 11200")
 
 
-@register
 class BenignDestructionDiagnosis(Rule):
     """Benign destruction (17110/17111) pointing at a premalignant, malignant, skin-tag or vascular diagnosis.
 
@@ -284,7 +278,6 @@ class BenignDestructionDiagnosis(Rule):
                         "vascular lesions: 17106-17108")
 
 
-@register
 class MalignantDestructionDiagnosis(Rule):
     """Malignant destruction (17260-17286) pointing at a diagnosis that is not malignant.
 

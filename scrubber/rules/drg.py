@@ -7,7 +7,7 @@ from datetime import date
 
 from config.drugs import DrugInfo, format_ndc11, is_ndc11, load_drug_tables, ndc11
 from edi.x837 import ServiceLine
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 
 CTP_UNITS = frozenset({"F2", "GR", "ME", "ML", "UN"})
 JW_SINCE = date(2017, 1, 1)
@@ -78,7 +78,6 @@ def _dx_for(ctx: ClaimContext, ln: ServiceLine) -> list[str]:
     return ctx.line_diagnoses(ln) or ctx.claim.diagnosis_codes
 
 
-@register
 class NdcMissing(Rule):
     """Drug line without an NDC where the payer requires one.
 
@@ -123,7 +122,6 @@ class NdcMissing(Rule):
                                    line=ln, correct="LIN**N4*<11-digit NDC> and CTP****<quantity>*<unit>")
 
 
-@register
 class NdcFormat(Rule):
     """NDC not reported as LIN02 = N4 with an 11-digit (5-4-2) NDC.
 
@@ -178,7 +176,6 @@ class NdcFormat(Rule):
                 yield self.finding(ctx, f"{ln.code}: NDC {ln.ndc!r} is not an 11-digit NDC", line=ln)
 
 
-@register
 class NdcQuantity(Rule):
     """NDC quantity (CTP04) missing or not positive, or an invalid unit (CTP05-1).
 
@@ -226,7 +223,6 @@ class NdcQuantity(Rule):
                                    line=ln)
 
 
-@register
 class NdcNotInCrosswalk(Rule):
     """NDC not listed for the HCPCS code in the CMS ASP NDC-HCPCS crosswalk (warning).
 
@@ -274,7 +270,6 @@ class NdcNotInCrosswalk(Rule):
                                f"crosswalk (January 2026){where}", line=ln)
 
 
-@register
 class DrugUnits(Rule):
     """Drug units not a positive whole number, or above the MUE for the date of service.
 
@@ -341,7 +336,6 @@ class DrugUnits(Rule):
                                    f"the MUE is {mue} (MAI {mai})", line=group[-1], lines=group)
 
 
-@register
 class JwJzModifier(Rule):
     """JW/JZ discarded-drug modifiers missing, contradictory or early.
 
@@ -417,7 +411,6 @@ class JwJzModifier(Rule):
                                        correct=f"{code}-JZ, or {code} + {code}-JW (discarded units)")
 
 
-@register
 class DrugWithoutAdministration(Rule):
     """Injectable or photosensitizing drug billed without an administration code.
 
@@ -480,7 +473,6 @@ class DrugWithoutAdministration(Rule):
                                         "96372 (SC/IM) or 96365 (IV infusion)"))
 
 
-@register
 class DrugDiagnosisMismatch(Rule):
     """Drug billed for a diagnosis it is not labeled for.
 
@@ -548,7 +540,6 @@ def _line_description(ln: ServiceLine) -> str:
     return ""
 
 
-@register
 class NocDrugWithoutDescription(Rule):
     """Not-otherwise-classified drug code without a drug description (and NDC).
 
@@ -591,7 +582,6 @@ class NocDrugWithoutDescription(Rule):
                                    line=ln, correct="SV101-7 description (name, dose, route) and LIN**N4 + CTP")
 
 
-@register
 class SelfAdministeredDrugMedicare(Rule):
     """Usually self-administered drug billed to Medicare Part B (warning).
 
@@ -629,7 +619,6 @@ class SelfAdministeredDrugMedicare(Rule):
                                    "Medicare Part B by the MAC SAD lists", line=ln)
 
 
-@register
 class ChemoAdminForBiologic(Rule):
     """Chemotherapy SC/IM administration (96401/96402) for a drug that is not anti-neoplastic.
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import OFFICE_EM, date_groups, is_office_em, line_npi
 
 _MINOR = frozenset({"000", "010"})
 
 
-@register
 class EMWithMinorProcedure(Rule):
     """Office E/M on the date of a procedure with a global period, without modifier 25.
 
@@ -79,7 +78,6 @@ class EMWithMinorProcedure(Rule):
                         severity="warning", correct="check documentation; point the E/M at the problem it addressed")
 
 
-@register
 class Modifier57OnlyMajor(Rule):
     """Modifier 57 (decision for surgery) on an E/M with only 000/010-day procedures.
 
@@ -129,7 +127,6 @@ class Modifier57OnlyMajor(Rule):
                         correct=f"{em.code}-25 if significant and separately identifiable")
 
 
-@register
 class TwoOfficeEM(Rule):
     """Two office E/M lines on the same date of service.
 
@@ -173,7 +170,6 @@ class TwoOfficeEM(Rule):
                                        line=g[1], lines=g, correct="one E/M for the day")
 
 
-@register
 class NurseVisitWithInjection(Rule):
     """99211 billed with an injection or photochemotherapy on the same date.
 
@@ -218,7 +214,6 @@ class NurseVisitWithInjection(Rule):
 _POSTOP_DAYS = {"010": 10, "090": 90}
 
 
-@register
 class EMInPostopWithout24(Rule):
     """Office E/M inside the global package of a procedure on the same claim, without 24 or 57.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import all_known_and_none_in, dx_families
 
 _GROUP_NAME = {"A": "trunk/arms/legs", "B": "scalp/neck/hands/feet/genitalia",
@@ -19,7 +19,6 @@ _SITE_CODES = _BENIGN_EXCISION | _MALIGNANT_EXCISION | _SHAVES | frozenset(
     f"17{g}{s}" for g in ("26", "27", "28") for s in _SIZES6)
 
 
-@register
 class BenignExcisionDiagnosis(Rule):
     """Benign-lesion excision (11400-11446) pointing only at malignant diagnoses.
 
@@ -62,7 +61,6 @@ class BenignExcisionDiagnosis(Rule):
                                    line=ln, correct=f"malignant excision series: {malign} (same site and size)")
 
 
-@register
 class MalignantExcisionDiagnosis(Rule):
     """Malignant-lesion excision (11600-11646) without a malignant diagnosis.
 
@@ -108,7 +106,6 @@ class MalignantExcisionDiagnosis(Rule):
                                    line=ln, correct=f"benign excision series: 114{ln.code[3:]} (same site and size)")
 
 
-@register
 class SiteGroupVsDiagnosis(Rule):
     """CPT site group of a shave, excision or malignant destruction contradicts the ICD-10-CM site.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import DISTINCT, DRUG_PREFIXES, X_MODIFIERS, claim_modifiers, is_em
 
 _SYNTAX = re.compile(r"[0-9A-Z]{2}\Z")
@@ -38,7 +38,6 @@ _EM_MODS = frozenset({"25", "57"})
 _DRUG_MODS = frozenset({"JW", "JZ"})
 
 
-@register
 class EMOnlyModifier(Rule):
     """Modifier 25 or 57 on a code that is not an E/M.
 
@@ -79,7 +78,6 @@ class EMOnlyModifier(Rule):
                                        correct=f"remove {m} from {ln.code}; put 25 on the E/M line if one was billed")
 
 
-@register
 class DistinctModifierOnEM(Rule):
     """Modifier 59 or XE/XS/XP/XU on an E/M code.
 
@@ -118,7 +116,6 @@ class DistinctModifierOnEM(Rule):
                                        correct=f"{ln.code}-25 if significant and separately identifiable")
 
 
-@register
 class FiftyNineWithX(Rule):
     """Modifier 59 and an X modifier (XE/XS/XP/XU) on the same line.
 
@@ -158,7 +155,6 @@ class FiftyNineWithX(Rule):
                                    correct=f"keep {pref} only")
 
 
-@register
 class DrugModifierOnNonDrug(Rule):
     """JW or JZ on a line that is not a drug.
 
@@ -199,7 +195,6 @@ class DrugModifierOnNonDrug(Rule):
                                    line=ln, correct="put JW/JZ on the drug (J/Q code) line")
 
 
-@register
 class UnknownModifier(Rule):
     """A modifier that is malformed (error) or not a known CPT/HCPCS modifier (warning).
 
@@ -245,7 +240,6 @@ class UnknownModifier(Rule):
 _GLOBAL_DAYS = {"010": 10, "090": 90}
 
 
-@register
 class FiftyEightWithoutGlobal(Rule):
     """Modifier 58 when the claim shows no open postoperative period.
 
@@ -306,7 +300,6 @@ class FiftyEightWithoutGlobal(Rule):
                 correct=f"{ln.code} without 58")
 
 
-@register
 class SeventySixNotSameDay(Rule):
     """Modifier 76 (repeat procedure, same day) without the same procedure on that day.
 

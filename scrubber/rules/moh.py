@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import ClassVar
 
 from edi.x837 import ServiceLine
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import (
     MOHS_PRIMARY,
     all_known_and_none_in,
@@ -27,7 +27,6 @@ def _npi(ctx: ClaimContext, line: ServiceLine) -> str:
     return line_npi(ctx, line)
 
 
-@register
 class MohsWithPathology(Rule):
     """Mohs surgery billed with surgical pathology by the same provider on the same date.
 
@@ -79,7 +78,6 @@ class MohsWithPathology(Rule):
                         correct=f"drop {ln.code}; only a separate diagnostic biopsy/frozen section takes 59/XS")
 
 
-@register
 class MohsWithSameLesionProcedure(Rule):
     """Mohs surgery with an excision, biopsy or malignant destruction on the same date and no distinct modifier.
 
@@ -130,7 +128,6 @@ class MohsWithSameLesionProcedure(Rule):
                         correct=f"drop {ln.code}, or {ln.code}-{distinct_hint(ctx)} if it treated a separate lesion")
 
 
-@register
 class MohsAddOnChain(Rule):
     """Mohs add-on stage or block code without its primary on the same date.
 
@@ -172,7 +169,6 @@ class MohsAddOnChain(Rule):
                                        "17313 + 17314 (trunk/arms/legs)")
 
 
-@register
 class MohsSiteVsDiagnosis(Rule):
     """Mohs first-stage code contradicts the site of the diagnosis.
 
@@ -229,7 +225,6 @@ class MohsSiteVsDiagnosis(Rule):
                     correct="17313 (+17314) for trunk/arms/legs without deep-structure involvement")
 
 
-@register
 class MohsDiagnosis(Rule):
     """Mohs surgery without a malignant diagnosis.
 

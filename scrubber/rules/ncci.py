@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from edi.x837 import ServiceLine
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import date_groups, distinct_hint, distinct_pair, is_em, line_npi
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ def _bypassed(ctx: ClaimContext, col1: ServiceLine, col2: ServiceLine) -> bool:
     return is_em(col2.code) and ("25" in col2.modifiers or "57" in col2.modifiers)
 
 
-@register
 class PTPEdit(Rule):
     """An NCCI procedure-to-procedure pair is billed on the same date without a valid bypass.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import date_groups, distinct_hint, distinct_pair
 
 _SIMPLE = frozenset({"12001", "12002", "12004", "12005", "12006", "12007",
@@ -13,7 +13,6 @@ _INCLUDES_CLOSURE = frozenset({"excision_benign", "excision_malignant"})
 _CLOSING_BIOPSY = frozenset({"11104", "11105", "11106", "11107"})
 
 
-@register
 class SimpleRepairWithExcision(Rule):
     """Simple repair (12001-12018) billed with an excision or punch/incisional biopsy on the same date.
 
@@ -135,7 +134,6 @@ def repair_site(icd: str) -> str | None:
             "7": "limb"}.get(ch)
 
 
-@register
 class RepairSiteVsDiagnosis(Rule):
     """Repair, flap or graft code of an anatomic group that contradicts the diagnosis site.
 

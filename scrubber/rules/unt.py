@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import date_groups, fmt_codes
 
 # Add-on codes that a family rule explains better (BX002, DES002, MOH003).
 _FAMILY_ADDONS = frozenset({"11103", "11105", "11107", "17003", "17312", "17314", "17315"})
 
 
-@register
 class UnitsOverMUE(Rule):
     """Units exceed the CMS medically unlikely edit (MUE) for the code.
 
@@ -75,7 +74,6 @@ class UnitsOverMUE(Rule):
                     correct=f"at most {edit.mue_units} unit(s) of {code} per date of service")
 
 
-@register
 class AddOnWithoutPrimary(Rule):
     """An add-on code is billed without one of its allowed primary codes on the same date.
 

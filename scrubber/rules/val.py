@@ -11,10 +11,11 @@ from stdnum import luhn
 from stdnum.us import ein as _ein
 from stdnum.us import ssn as _ssn
 
-from config.drugs import is_cpt_form, is_level2_form
+from config.drugs import DrugTables, is_cpt_form, is_level2_form
 from config.icd10cm import FY_END, load_icd10cm
+from config.tables import CodeTables
 from edi.x837 import HLNode, dotted_icd
-from scrubber.engine import ClaimContext, Rule, ScrubFinding, register
+from scrubber.engine import ClaimContext, Rule, ScrubFinding
 
 # Replacements for codes deleted from CPT (what to bill instead), for the correct-coding hint.
 _REPLACED_BY = {
@@ -30,11 +31,18 @@ class _Sets:
     ``lifetime`` = derm-table codes with effective dates; ``known`` = every code of the derm table,
     PFS 2025 and the July 2026 HCPCS list."""
 
-    tables: object = None
-    drugs: object = None
-    lifetime: frozenset[str] = frozenset()
-    known: frozenset[str] = frozenset()
-    safe_level2: frozenset[str] = frozenset()     # known codes VAL002 never reports at any date
+    def __init__(self, tables: CodeTables, drugs: DrugTables) -> None:
+        self.tables = tables
+        self.drugs = drugs
+        self.lifetime = frozenset(c for c, i in tables.codes.items()
+                                  if i.effective_from is not None or i.effective_to is not None)
+        self.known = frozenset(tables.codes) | frozenset(drugs.pfs2025) | drugs.hcpcs_current
+        # known codes VAL002 never reports at any date
+        self.safe_level2 = (drugs.hcpcs_current - frozenset(drugs.nonexistent)) | frozenset(
+            c for c in self.known if not is_level2_form(c))
+
+
+_SETS: list[_Sets] = []     # the current one (a list: module globals stay patchable when compiled)
 
 
 # Dermatology families whose every code is listed in config/tables/derm_codes.csv (domain codes.csv,
@@ -44,15 +52,14 @@ _CLOSED_DERM_RANGES: tuple[tuple[int, int], ...] = (
     (17000, 17004), (17110, 17111), (17260, 17286), (17311, 17315))
 
 
-def _sets(ctx: ClaimContext) -> type[_Sets]:
-    if _Sets.tables is not ctx.tables or _Sets.drugs is not ctx.drugs:
-        _Sets.lifetime = frozenset(c for c, i in ctx.tables.codes.items()
-                                   if i.effective_from is not None or i.effective_to is not None)
-        _Sets.known = frozenset(ctx.tables.codes) | frozenset(ctx.drugs.pfs2025) | ctx.drugs.hcpcs_current
-        _Sets.safe_level2 = (ctx.drugs.hcpcs_current - frozenset(ctx.drugs.nonexistent)) | frozenset(
-            c for c in _Sets.known if not is_level2_form(c))
-        _Sets.tables, _Sets.drugs = ctx.tables, ctx.drugs
-    return _Sets
+def _sets(ctx: ClaimContext) -> _Sets:
+    if _SETS:
+        sets = _SETS[0]
+        if sets.tables is ctx.tables and sets.drugs is ctx.drugs:
+            return sets
+    sets = _Sets(ctx.tables, ctx.drugs)
+    _SETS[:] = [sets]
+    return sets
 
 
 _BILLING: dict[int, tuple[HLNode, tuple[str, str, str]]] = {}
@@ -75,7 +82,6 @@ def _iso(d: date | None) -> str:
     return d.isoformat() if d is not None else "?"
 
 
-@register
 class CodeNotEffective(Rule):
     """Procedure code deleted, or not yet in effect, on the date of service.
 
@@ -134,7 +140,6 @@ class CodeNotEffective(Rule):
             yield self.finding(ctx, msg, line=ln, correct=_REPLACED_BY.get(ln.code))
 
 
-@register
 class LevelIINotExisting(Rule):
     """HCPCS Level II code that does not exist (or no longer exists) on the date of service.
 
@@ -202,7 +207,6 @@ class LevelIINotExisting(Rule):
                                    "PFS 2025 or ASP January 2026)", line=ln)
 
 
-@register
 class CodeNotInTables(Rule):
     """CPT code unknown to dermedi's tables (warning; error inside a fully listed derm family).
 
@@ -265,7 +269,6 @@ class CodeNotInTables(Rule):
                                "list; check that it exists on the date of service", line=ln)
 
 
-@register
 class MalformedProcedureCode(Rule):
     """Procedure code that is not shaped like a CPT or HCPCS code, or a wrong SV101-1 qualifier.
 
@@ -325,7 +328,6 @@ def _after_code_set(ctx: ClaimContext) -> bool:
     return bool(dates) and all(d is not None and d > FY_END for d in dates)
 
 
-@register
 class InvalidDiagnosis(Rule):
     """ICD-10-CM code that does not exist (FY2026 code set), or sent with a dot.
 
@@ -378,7 +380,6 @@ class InvalidDiagnosis(Rule):
                     yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
 
 
-@register
 class NonBillableDiagnosis(Rule):
     """ICD-10-CM header code (category/subcategory with children) used as a diagnosis.
 
@@ -422,7 +423,6 @@ class NonBillableDiagnosis(Rule):
                                    "highest specificity", correct=("e.g. " + ", ".join(hint)) if hint else None)
 
 
-@register
 class DiagnosisQualifier(Rule):
     """No principal ICD-10-CM diagnosis, or ICD-9-CM qualifiers.
 
@@ -467,7 +467,6 @@ class DiagnosisQualifier(Rule):
             yield self.finding(ctx, "the claim has no principal ICD-10-CM diagnosis (HI*ABK)")
 
 
-@register
 class DiagnosisPointer(Rule):
     """Service line without a diagnosis pointer, or a pointer to no diagnosis.
 
@@ -516,7 +515,6 @@ class DiagnosisPointer(Rule):
                                    f"{', '.join(map(str, bad))} but the claim has {n}", line=ln)
 
 
-@register
 class TotalChargeMismatch(Rule):
     """Claim total charge (CLM02) differs from the sum of the line charges (SV102).
 
@@ -567,7 +565,6 @@ _NPI_ROLES = {"82": "rendering", "DN": "referring", "P3": "primary care", "DK": 
               "77": "service facility"}
 
 
-@register
 class InvalidNPI(Rule):
     """Provider NPI missing (billing) or with a wrong check digit.
 
@@ -637,7 +634,6 @@ def _tax_id_problem(qualifier: str, value: str) -> tuple[str, str] | None:
     return None
 
 
-@register
 class InvalidTaxId(Rule):
     """Billing provider tax id (2010AA REF*EI / REF*SY) missing or malformed.
 
@@ -683,7 +679,6 @@ class InvalidTaxId(Rule):
                              correct="nine digits, no hyphen")]
 
 
-@register
 class ServiceDateInvalid(Rule):
     """Date of service missing or in the future (error); after the file's creation date (warning).
 
@@ -741,7 +736,6 @@ class ServiceDateInvalid(Rule):
                                    f"creation date {fd.isoformat()} (BHT04)", line=ln, severity="warning")
 
 
-@register
 class TimelyFiling(Rule):
     """Date of service older than the payer's timely-filing limit (warning).
 

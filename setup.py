@@ -1,0 +1,61 @@
+"""Build script: compiles dermedi's hot path with mypyc (the metadata is in pyproject.toml).
+
+The X12 reader, the 837P parser and the scrubber (engine and rules) are plain, strictly typed
+Python; mypyc turns them into C extensions that run the same code about twice as fast (figures
+in docs/performance.md).  Nothing else changes: same modules, same behaviour, same tests.
+
+* ``DERMEDI_PURE_PYTHON=1 pip install -e .`` installs without compiling (and removes compiled
+  modules an earlier build left in the source tree, so the ``.py`` files are what runs).
+* Without a C compiler the extensions are skipped with a warning and the pure-Python modules
+  are used (``dermedi --version`` says which build is installed).
+* In an editable install the compiled modules sit next to their sources and win over them:
+  after editing a compiled module, run ``pip install -e .`` again.  ``edi/__init__.py``
+  refuses to import a compiled module older than its source.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from setuptools import setup
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+from dermedi.native import COMPILED_MODULES, compiled_files  # noqa: E402
+
+
+def _pure() -> bool:
+    return os.environ.get("DERMEDI_PURE_PYTHON", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _remove_stale() -> None:
+    for path in compiled_files(ROOT):
+        path.unlink()
+
+
+def _extensions() -> list[object]:
+    if _pure():
+        _remove_stale()
+        return []
+    try:
+        from mypyc.build import mypycify
+    except ImportError:     # a build without the build requirements (e.g. --no-build-isolation)
+        print("dermedi: mypyc not available, installing the pure-Python modules", file=sys.stderr)
+        _remove_stale()
+        return []
+    sources = [name.replace(".", "/") + ".py" for name in COMPILED_MODULES]
+    try:
+        exts = mypycify(sources, opt_level="3", group_name="dermedi_native")
+    except (Exception, SystemExit) as exc:     # mypyc's type check failed: keep the install working
+        print(f"dermedi: WARNING: mypyc could not compile the hot path ({exc}); installing the pure-Python "
+              "modules (slower; tests/test_native.py fails on such a build)", file=sys.stderr)
+        _remove_stale()
+        return []
+    for ext in exts:
+        ext.optional = True     # no C compiler: warn and keep the pure-Python modules
+    return list(exts)
+
+
+setup(ext_modules=_extensions())
