@@ -303,6 +303,10 @@ class Scrubber:
         self._plans: dict[frozenset[str], tuple[tuple[Callable[[ClaimContext], Iterable[ScrubFinding]],
                                                       frozenset[str] | None], ...]] = {}
         self._plan_rules: list[Rule] | None = None
+        # the payer profile of the last subscriber loop (2000B): claims of one subscriber share it
+        self._payer_node: object = None
+        self._payer_source: object = None
+        self._payer_profile: PayerProfile | None = None
 
     def _plan(self, codes: frozenset[str]) -> tuple[tuple[Callable[[ClaimContext], Iterable[ScrubFinding]],
                                                           frozenset[str] | None], ...]:
@@ -316,8 +320,12 @@ class Scrubber:
         return plan
 
     def context(self, claim: Claim) -> ClaimContext:
-        return ClaimContext(claim=claim, payer=self.payers.for_claim(claim), tables=self.tables,
-                            drugs=self.drugs, today=self.today, file_date=claim.header.file_date)
+        node = claim.subscriber
+        payer = self._payer_profile
+        if node is None or node is not self._payer_node or payer is None or self._payer_source is not self.payers:
+            payer = self.payers.for_claim(claim)
+            self._payer_node, self._payer_source, self._payer_profile = node, self.payers, payer
+        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, claim.header.file_date)
 
     def scrub(self, claim: Claim) -> ClaimResult:
         ctx = self.context(claim)
