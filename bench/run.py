@@ -17,6 +17,8 @@ Contenders:
   dermedi-parse  ``dermedi parse --format summary`` (streaming parse of every claim)
   dermedi-scrub  ``dermedi scrub IN --clean-out --held-out --report`` (parse + rules + write),
                  on the same file and on a file with ~3% held claims
+  dermedi-scrub-pure  the same scrub on a copy of the sources without the mypyc-compiled
+                 modules (what ``DERMEDI_PURE_PYTHON=1`` installs)
   pyx12          ``x12valid`` (pyx12 5010 validation), up to ``--pyx12-max`` claims
   x12sdk         x12sdk models (bench/venvs/x12sdk), up to ``--slow-max`` claims
   lfh            LinuxForHealth x12 models (bench/venvs/lfh, pydantic<2), up to ``--slow-max``
@@ -54,11 +56,12 @@ X12VALID = ROOT / ".venv" / "bin" / "x12valid"
 BEGIN = "<!-- bench:begin (written by bench/run.py; edit outside these markers) -->"
 END = "<!-- bench:end -->"
 
-ALL = ("bare-split", "dermedi-parse", "dermedi-scrub", "pyx12", "x12sdk", "lfh")
+ALL = ("bare-split", "dermedi-parse", "dermedi-scrub", "dermedi-scrub-pure", "pyx12", "x12sdk", "lfh")
 LABELS = {
     "bare-split": "bare `bytes.split` (floor)",
     "dermedi-parse": "**dermedi parse --format summary**",
     "dermedi-scrub": "**dermedi scrub** (parse+scrub+write)",
+    "dermedi-scrub-pure": "dermedi scrub, pure-Python build (not compiled)",
     "pyx12": "pyx12 4.0 validation (x12valid)",
     "x12sdk": "x12sdk {version} models",
     "lfh": "LinuxForHealth x12 {version} models",
@@ -193,6 +196,14 @@ def command(contender: str, path: Path, outdir: Path) -> list[str] | None:
     if contender == "dermedi-scrub":
         return [str(DERMEDI), "scrub", str(path), "--clean-out", str(outdir / "clean.837"),
                 "--held-out", str(outdir / "held.837"), "--report", str(outdir / "report.json"), "--quiet"]
+    if contender == "dermedi-scrub-pure":
+        # the same command on a copy of the sources without the mypyc-compiled modules
+        # (PYTHONPATH is searched before the editable install's finder)
+        pure = pure_sources(outdir)
+        return ["env", f"PYTHONPATH={pure}", str(PY), "-c",
+                "import sys; from dermedi.cli.app import main; sys.argv[0] = 'dermedi'; main()",
+                "scrub", str(path), "--clean-out", str(outdir / "clean.837"),
+                "--held-out", str(outdir / "held.837"), "--report", str(outdir / "report.json"), "--quiet"]
     if contender == "pyx12":
         return [str(X12VALID), "-q", str(path)]
     if contender in ("x12sdk", "lfh"):
@@ -202,6 +213,15 @@ def command(contender: str, path: Path, outdir: Path) -> list[str] | None:
         script = "x12sdk_parse.py" if contender == "x12sdk" else "lfh_parse.py"
         return [str(py), str(BENCH / "contenders" / script), str(path)]
     raise ValueError(contender)
+
+
+def pure_sources(base: Path) -> Path:
+    """A copy of dermedi's packages without compiled extension modules (made once per run)."""
+    dest = base / "pure-src"
+    if not dest.exists():
+        for pkg in ("edi", "scrubber", "remits", "clearinghouse", "config", "dermedi"):
+            shutil.copytree(ROOT / pkg, dest / pkg, ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    return dest
 
 
 def claims_from(contender: str, stdout: str, stderr_tail: str) -> int | None:
@@ -250,14 +270,14 @@ def run_contender(contender: str, label: str, size: int, path: Path, repeat: int
             res.status = "timeout"
             res.note = f"killed after {timeout:.0f} s"
             return res
-        ok_rc = {0} | ({1} if contender in ("dermedi-scrub", "pyx12") else set())
+        ok_rc = {0} | ({1} if contender in ("dermedi-scrub", "dermedi-scrub-pure", "pyx12") else set())
         if run.rc not in ok_rc:
             res.status = "failed"
             res.note = f"exit {run.rc}: {run.stderr_tail}"
             return res
         if contender == "pyx12" and ": OK" not in stdout + run.stderr_tail:
             res.note = "pyx12 reported errors"
-        run.claims = scrub_claims(outdir) if contender == "dermedi-scrub" else claims_from(
+        run.claims = scrub_claims(outdir) if contender.startswith("dermedi-scrub") else claims_from(
             contender, stdout, run.stderr_tail)
         if run.claims is not None and run.claims != size:
             res.note = f"counted {run.claims} claims, expected {size}"
@@ -375,6 +395,10 @@ def checks(results: list[Result]) -> list[str]:
             lines.append(f"- dermedi scrub, {big:,} claims ({what}): {big / scrub.wall:,.0f} claims/s wall, "
                          f"{cps_c:,.0f} claims/s CPU (one core), peak RSS {scrub.rss:.1f} MB — target ≥ 10,000 "
                          f"claims/s and < 100 MB: {'met' if cps_c >= 10000 and (scrub.rss or 0) < 100 else 'NOT met'}")
+    scrub, pure = get(big, "dermedi-scrub"), get(big, "dermedi-scrub-pure")
+    if scrub and pure and scrub.cpu and pure.cpu:
+        lines.append(f"- compiled vs pure-Python scrub, {big:,} claims: {big / pure.cpu:,.0f} → {big / scrub.cpu:,.0f} "
+                     f"claims/s CPU ({pure.cpu / scrub.cpu:.2f}×)")
     return lines
 
 
@@ -486,13 +510,15 @@ def main(argv: list[str] | None = None) -> int:
         if probe.returncode != 0:
             skip.add("dermedi-scrub")
             print("dermedi scrub is not available: skipped", file=sys.stderr)
+    build = subprocess.run([str(DERMEDI), "--version"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
 
     versions = {name: package_version(py, dist) for name, dist in (("x12sdk", "x12sdk"), ("lfh", "linuxforhealth-x12"))
                 if (py := venv_python(name)) is not None}
     load_before = " ".join(f"{x:.1f}" for x in os.getloadavg())
     results: list[Result] = []
     generators: set[str] = set()
-    notes: list[str] = []
+    notes: list[str] = [f"build measured: `{build or 'unknown'}` (`dermedi --version`; the dermedi rows other "
+                        "than the pure-Python one run the installed build)"]
     outdir = Path(tempfile.mkdtemp(prefix="dermedi-bench-"))
     try:
         for size in args.claims:
