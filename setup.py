@@ -9,8 +9,8 @@ in docs/performance.md).  Nothing else changes: same modules, same behaviour, sa
 * Without a C compiler the extensions are skipped with a warning and the pure-Python modules
   are used (``dermedi --version`` says which build is installed).
 * In an editable install the compiled modules sit next to their sources and win over them:
-  after editing a compiled module, run ``pip install -e .`` again.  ``edi/__init__.py``
-  refuses to import a compiled module older than its source.
+  after editing a compiled module, run ``pip install -e .`` again.  The CLI and the test
+  session refuse to run with a compiled module older than its source (``dermedi.native``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from setuptools import setup
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
-from dermedi.native import COMPILED_MODULES, compiled_files  # noqa: E402
+from dermedi.native import COMPILED_MODULES, GROUP_NAME, compiled_files  # noqa: E402
 
 
 def _pure() -> bool:
@@ -47,7 +47,7 @@ def _extensions() -> list[object]:
         return []
     sources = [name.replace(".", "/") + ".py" for name in COMPILED_MODULES]
     try:
-        exts = mypycify(sources, opt_level="3", group_name="dermedi_native")
+        exts = mypycify(sources, opt_level="3", group_name=GROUP_NAME)
     except (Exception, SystemExit) as exc:     # mypyc's type check failed: keep the install working
         print(f"dermedi: WARNING: mypyc could not compile the hot path ({exc}); installing the pure-Python "
               "modules (slower; tests/test_native.py fails on such a build)", file=sys.stderr)

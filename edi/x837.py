@@ -797,8 +797,7 @@ class ClaimWriter:
 
     def write(self, claim: Claim) -> None:
         header = claim.header
-        if self.merge_envelopes and self._isa is not None and self._isa is not header.isa \
-                and self.can_continue(claim):
+        if self._isa is not None and self._isa is not header.isa and self.can_continue(claim):
             self._isa = header.isa  # same envelope: keep the open interchange (compared by identity below)
             if self._gs is not None and self._gs is not header.gs and self._gs_key(self._gs) == self._gs_key(header.gs):
                 self._gs = header.gs

@@ -42,8 +42,10 @@ def main() -> None:
     try:    # an editable install whose compiled modules are older than their sources
         check_fresh(Path(__file__).resolve().parents[2])
     except StaleBuildError as exc:
+        from dermedi.cli.common import EXIT_CONFIG
+
         sys.stderr.write(f"dermedi: {exc}\n")
-        sys.exit(4)
+        sys.exit(EXIT_CONFIG)
 
     from dermedi.cli import commands  # noqa: F401  (registers the commands)
 

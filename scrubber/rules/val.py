@@ -42,7 +42,7 @@ class _Sets:
             c for c in self.known if not is_level2_form(c))
 
 
-_SETS: list[_Sets] = []     # the current one (a list: module globals stay patchable when compiled)
+_SETS: _Sets | None = None      # the sets of the tables in use
 
 
 # Dermatology families whose every code is listed in config/tables/derm_codes.csv (domain codes.csv,
@@ -53,12 +53,10 @@ _CLOSED_DERM_RANGES: tuple[tuple[int, int], ...] = (
 
 
 def _sets(ctx: ClaimContext) -> _Sets:
-    if _SETS:
-        sets = _SETS[0]
-        if sets.tables is ctx.tables and sets.drugs is ctx.drugs:
-            return sets
-    sets = _Sets(ctx.tables, ctx.drugs)
-    _SETS[:] = [sets]
+    global _SETS
+    sets = _SETS
+    if sets is None or sets.tables is not ctx.tables or sets.drugs is not ctx.drugs:
+        sets = _SETS = _Sets(ctx.tables, ctx.drugs)
     return sets
 
 
