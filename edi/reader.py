@@ -225,7 +225,7 @@ class SegmentReader:
             delims: Delimiters | None = None
             bad_chars: re.Pattern[str] | None = None
             carry_pre = ""      # whitespace before an ISA, already consumed from buf
-            known_ids: set[str] = set()     # segment ids already checked against _SEGMENT_ID
+            known_ids: dict[str, bool] = {}     # segment ids already checked against _SEGMENT_ID -> envelope id
             envelope_ids = _ENVELOPE_IDS
 
             while True:
@@ -324,7 +324,8 @@ class SegmentReader:
                     elements = text.split(esep)
                     seg = Segment(elements, number, seg_offset, pre)
                     sid = elements[0]
-                    if sid not in known_ids:
+                    envelope = known_ids.get(sid)   # one lookup per segment: known id, envelope or not
+                    if envelope is None:
                         if pres is None and text[:1] in _WS:
                             # more whitespace than the block's style after the terminator
                             stripped = text.lstrip(_WS)
@@ -340,12 +341,14 @@ class SegmentReader:
                             seg.offset = seg_offset
                             seg.pre = pre
                             sid = elements[0]
-                    if sid not in known_ids:
-                        if _SEGMENT_ID.match(sid) is None:
-                            raise self._error("not a segment id: expected 2-3 upper-case letters or digits",
-                                              seg=seg, cls=NotX12Error if isa is None else X12Error)
-                        known_ids.add(sid)
-                    if sid not in envelope_ids:
+                        envelope = known_ids.get(sid)
+                        if envelope is None:
+                            if _SEGMENT_ID.match(sid) is None:
+                                raise self._error("not a segment id: expected 2-3 upper-case letters or digits",
+                                                  seg=seg, cls=NotX12Error if isa is None else X12Error)
+                            envelope = sid in envelope_ids
+                            known_ids[sid] = envelope
+                    if not envelope:
                         if st is not None:
                             st_segments += 1
                         elif isa is None:

@@ -729,6 +729,7 @@ class ClaimWriter:
         self._hl_next = 1
         self._pre = ""
         self._buf: list[str] = []
+        self._pending = 0           # segments in _buf
         self._st_number = 0
         #: When a list, the source segment number of every segment written is appended
         #: to it (0 for the SE/GE/IEA trailers the writer makes up).  Used by
@@ -739,13 +740,15 @@ class ClaimWriter:
         if self.origins is not None:
             self.origins.append(origin)
         self._buf.append((self._pre if pre is None else pre) + self.d.element.join(elements) + self.d.segment)
-        if len(self._buf) > 4096:
+        self._pending += 1
+        if self._pending > 4096:
             self.flush()
 
     def flush(self) -> None:
         if self._buf:
             self.out.write("".join(self._buf).encode("latin-1"))
             self._buf.clear()
+        self._pending = 0
 
     def _close_st(self) -> None:
         if self._header is not None:
@@ -861,14 +864,19 @@ class ClaimWriter:
                 self._emit(s.elements, origin=s.number)
                 self._st_segments += 1
         self._hl_map = new_map
-        # the claim's own segments, rendered in one go
-        segs = list(claim.all_segments())
+        # the claim's own segments, rendered in one go: one string per segment (its elements
+        # joined) and one join of those with terminator + whitespace between them
+        segs = claim.segments[:]
+        for line in claim.lines:
+            segs.extend(line.segments)
         pre, esep, term = self._pre, self.d.element, self.d.segment
-        self._buf.extend([pre + esep.join(s.elements) + term for s in segs])
+        esep_join = esep.join
+        self._buf.append(pre + (term + pre).join([esep_join(s.elements) for s in segs]) + term)
         if self.origins is not None:
             self.origins.extend([s.number for s in segs])
         self._st_segments += len(segs)
-        if len(self._buf) > 4096:
+        self._pending += len(segs)
+        if self._pending > 4096:
             self.flush()
         self.claims_written += 1
 

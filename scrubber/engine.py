@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -300,21 +300,24 @@ class Scrubber:
         self.payers = payers
         self.rules = [r() for r in (rules if rules is not None else all_rules())]
         self.today = today or date.today()
-        self._plans: dict[frozenset[str], tuple[tuple[Callable[[ClaimContext], Iterable[ScrubFinding]],
-                                                      frozenset[str] | None], ...]] = {}
+        self._plans: dict[frozenset[str], tuple[tuple[Rule, frozenset[str] | None], ...]] = {}
         self._plan_rules: list[Rule] | None = None
         # the payer profile of the last subscriber loop (2000B): claims of one subscriber share it
         self._payer_node: object = None
         self._payer_source: object = None
         self._payer_profile: PayerProfile | None = None
+        self._payer_memo: dict[tuple[str, str], PayerProfile] = {}
+        self._file_date_header: object = None
+        self._file_date: date | None = None
 
-    def _plan(self, codes: frozenset[str]) -> tuple[tuple[Callable[[ClaimContext], Iterable[ScrubFinding]],
-                                                          frozenset[str] | None], ...]:
-        """The rules (bound ``check`` and modifier triggers, in rule order) whose code triggers a claim
-        billing ``codes`` meets; memoized per code set, rebuilt when :attr:`rules` is replaced."""
+    def _plan(self, codes: frozenset[str]) -> tuple[tuple[Rule, frozenset[str] | None], ...]:
+        """The rules (with their modifier triggers, in rule order) whose code triggers a claim billing
+        ``codes`` meets; memoized per code set, rebuilt when :attr:`rules` is replaced.  The rule objects
+        themselves, not bound ``check`` methods: in the compiled build ``rule.check(ctx)`` is then a
+        native method call instead of a Python-level one."""
         if self._plan_rules is not self.rules or len(self._plans) > 20_000:
             self._plans, self._plan_rules = {}, self.rules
-        plan = tuple((rule.check, rule.modifier_triggers) for rule in self.rules
+        plan = tuple((rule, rule.modifier_triggers) for rule in self.rules
                      if rule.triggers is None or not rule.triggers.isdisjoint(codes))
         self._plans[codes] = plan
         return plan
@@ -323,9 +326,20 @@ class Scrubber:
         node = claim.subscriber
         payer = self._payer_profile
         if node is None or node is not self._payer_node or payer is None or self._payer_source is not self.payers:
-            payer = self.payers.for_claim(claim)
+            if self._payer_source is not self.payers:
+                self._payer_memo = {}
+            # profiles by (payer id, SBR09), as PayerProfiles.for_payer memoizes them, without its Python call
+            key = (claim.payer_id, claim.claim_filing_indicator)
+            payer = self._payer_memo.get(key)
+            if payer is None:
+                payer = self.payers.for_claim(claim)
+                if len(self._payer_memo) < 10_000:
+                    self._payer_memo[key] = payer
             self._payer_node, self._payer_source, self._payer_profile = node, self.payers, payer
-        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, claim.header.file_date)
+        header = claim.header
+        if header is not self._file_date_header:        # BHT04 of the transaction set, parsed once
+            self._file_date, self._file_date_header = header.file_date, header
+        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date)
 
     def scrub(self, claim: Claim) -> ClaimResult:
         ctx = self.context(claim)
@@ -339,13 +353,13 @@ class Scrubber:
         if plan is None:
             plan = self._plan(codes)
         mods: frozenset[str] | None = None
-        for check, mtrig in plan:
+        for rule, mtrig in plan:
             if mtrig is not None:
                 if mods is None:
                     mods = frozenset(m for ln in claim.lines for m in ln.modifiers)
                 if mtrig.isdisjoint(mods):
                     continue
-            found = check(ctx)
+            found = rule.check(ctx)
             if found:
                 findings.extend(found)
         return ClaimResult(claim, findings)
