@@ -58,4 +58,21 @@ def _extensions() -> list[object]:
     return list(exts)
 
 
+def _precompile() -> None:
+    """Byte-compile the pure-Python modules in the source tree, as pip does for a regular install.
+
+    An editable install runs them from here; where ``PYTHONDONTWRITEBYTECODE`` is set, Python never
+    writes their ``__pycache__`` itself and recompiles every module on every run (~0.05 s of each
+    ``dermedi`` start).  A stale ``.pyc`` is ignored by Python (its source mtime is checked), so this
+    changes nothing but the start-up time."""
+    import compileall
+
+    for pkg in ("dermedi", "edi", "scrubber", "remits", "clearinghouse", "config"):
+        try:
+            compileall.compile_dir(str(ROOT / pkg), quiet=1)
+        except OSError:     # a read-only tree: Python compiles in memory, as before
+            pass
+
+
 setup(ext_modules=_extensions())
+_precompile()
