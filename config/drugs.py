@@ -315,8 +315,13 @@ def _build(directory: Path) -> DrugTables:
 
 @cache
 def load_drug_tables(directory: str | None = None) -> DrugTables:
-    """The shipped drug tables (or those in ``directory``); cached per process."""
-    return _build(Path(directory) if directory else TABLES_DIR)
+    """The shipped drug tables (or those in ``directory``); cached per process, and the shipped ones
+    also across runs (``config/cache.py``)."""
+    if directory:
+        return _build(Path(directory))
+    from config.cache import cached
+
+    return cached("drug-tables", [*TABLES_DIR.iterdir(), Path(__file__)], DrugTables, lambda: _build(TABLES_DIR))
 
 
 # ---------------------------------------------------------------------------------------------------

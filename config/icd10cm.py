@@ -97,8 +97,17 @@ def _code_list_path() -> Path:
 
 @cache
 def load_icd10cm(path: str | None = None) -> Icd10CM:
-    """The FY2026 ICD-10-CM code set (cached per process)."""
-    p = Path(path) if path else _code_list_path()
+    """The FY2026 ICD-10-CM code set (cached per process; the packaged list also across runs,
+    ``config/cache.py``)."""
+    if path:
+        return _read_code_set(Path(path))
+    from config.cache import cached
+
+    p = _code_list_path()
+    return cached("icd10cm", [p, RETIRED_FILE, Path(__file__)], Icd10CM, lambda: _read_code_set(p))
+
+
+def _read_code_set(p: Path) -> Icd10CM:
     codes: set[str] = set()
     with p.open(encoding="utf-8") as fh:
         for line in fh:

@@ -348,8 +348,13 @@ def _build(directory: Path, extra_ptp: Iterable[PTPEdit] = (), extra_mue: Iterab
 
 @cache
 def load_code_tables(directory: str | None = None) -> CodeTables:
-    """The shipped tables (or those in ``directory``), validated; cached per process."""
-    return _build(Path(directory) if directory else TABLES_DIR)
+    """The shipped tables (or those in ``directory``), validated; cached per process, and the shipped
+    ones also across runs (``config/cache.py``)."""
+    if directory:
+        return _build(Path(directory))
+    from config.cache import cached
+
+    return cached("code-tables", [*TABLES_DIR.iterdir(), Path(__file__)], CodeTables, lambda: _build(TABLES_DIR))
 
 
 def build_code_tables(directory: str | Path | None = None, *, extra_ptp: Iterable[PTPEdit] = (),

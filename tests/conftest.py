@@ -21,13 +21,25 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Refuse to test stale compiled modules (an editable install not rebuilt after an edit)."""
+    """Refuse to test stale compiled modules (an editable install not rebuilt after an edit), and give
+    the session (and the CLI runs it starts) a table cache of its own (config/cache.py)."""
+    import tempfile
+
     from dermedi.native import StaleBuildError, check_fresh
 
     try:
         check_fresh(DATA.parent.parent)
     except StaleBuildError as exc:
         raise pytest.UsageError(str(exc)) from None
+    os.environ["DERMEDI_CACHE_DIR"] = tempfile.mkdtemp(prefix="dermedi-test-cache-")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import shutil
+
+    folder = os.environ.get("DERMEDI_CACHE_DIR", "")
+    if "dermedi-test-cache-" in folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pyx12_problems(source: str | os.PathLike[str] | bytes, name: str | None = None) -> list[str]:
