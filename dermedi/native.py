@@ -18,6 +18,8 @@ COMPILED_MODULES: tuple[str, ...] = (
     "edi.reader",
     "edi.x837",
     "scrubber.engine",
+    "scrubber.report",
+    "scrubber.run",
     "scrubber.rules._common",
     "scrubber.rules.bx",
     "scrubber.rules.des",

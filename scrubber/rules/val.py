@@ -312,10 +312,22 @@ def _dx_status(ctx: ClaimContext) -> list[tuple[str, str]]:
     """(raw HI code, ICD-10-CM status) of the ICD-10-CM diagnoses (ABK, ABF), computed once per claim."""
     hit = ctx.extra.get("_dx_status")
     if hit is None:
-        status = load_icd10cm().status
-        dates = list(ctx.lines_by_date)
-        last = None if None in dates or not dates else max(d for d in dates if d is not None)
-        hit = [(code, status(code, last)) for q, code in ctx.claim.diagnoses if q in ("ABK", "ABF")]
+        icd = load_icd10cm()
+        billable = icd.billable         # the common case, without a call into config/icd10cm.py
+        hit = []
+        last: date | None = None
+        last_known = False
+        for q, code in ctx.claim.diagnoses:
+            if q != "ABK" and q != "ABF":
+                continue
+            if code in billable:
+                hit.append((code, "billable"))
+                continue
+            if not last_known:
+                dates = list(ctx.lines_by_date)
+                last = None if None in dates or not dates else max(d for d in dates if d is not None)
+                last_known = True
+            hit.append((code, icd.status(code, last)))
         ctx.extra["_dx_status"] = hit
     return hit  # type: ignore[no-any-return]
 
@@ -553,10 +565,18 @@ class TotalChargeMismatch(Rule):
         return [self.finding(ctx, f"CLM02 {total} is not the sum of the line charges {s}", correct=f"CLM02 = {s}")]
 
 
-@lru_cache(maxsize=4096)
+_NPI_OK: dict[str, bool] = {}      # NPI -> valid (the same providers recur on every claim)
+
+
 def npi_valid(npi: str) -> bool:
     """10 digits, first 1 or 2, Luhn check digit over the 80840 prefix (CMS NPI check digit)."""
-    return len(npi) == 10 and npi.isdigit() and npi[0] in "12" and luhn.is_valid("80840" + npi)
+    ok = _NPI_OK.get(npi)
+    if ok is None:
+        ok = len(npi) == 10 and npi.isdigit() and npi[0] in "12" and luhn.is_valid("80840" + npi)
+        if len(_NPI_OK) >= 4096:
+            _NPI_OK.clear()
+        _NPI_OK[npi] = ok
+    return ok
 
 
 _NPI_ROLES = {"82": "rendering", "DN": "referring", "P3": "primary care", "DK": "ordering", "DQ": "supervising",
