@@ -846,6 +846,10 @@ class ClaimWriter:
         # earlier but not in that chain is written again under a new HL number.
         old_map = self._hl_map
         new_map: dict[int, tuple[HLNode, str]] = {}
+        pre, esep, term = self._pre, self.d.element, self.d.segment
+        esep_join = esep.join
+        parts: list[str] = []         # HL loops (re)written for this claim, each segment's elements joined
+        origins: list[int] = []
         for i, node in enumerate(chain):
             key = id(node)
             seen = old_map.get(key)
@@ -858,24 +862,27 @@ class ClaimWriter:
             parent_entry = new_map.get(id(node.parent)) if node.parent is not None else None
             has_child = "1" if i + 1 < len(chain) else "0"
             hl = ["HL", number, parent_entry[1] if parent_entry is not None else "", node.level, has_child]
-            self._emit(hl, origin=node.hl.number)
-            self._st_segments += 1
-            for s in node.segments[1:]:
-                self._emit(s.elements, origin=s.number)
-                self._st_segments += 1
+            parts.append(esep_join(hl))
+            origins.append(node.hl.number)
+            node_segs = node.segments
+            for k in range(1, len(node_segs)):
+                s = node_segs[k]
+                parts.append(esep_join(s.elements))
+                origins.append(s.number)
         self._hl_map = new_map
-        # the claim's own segments, rendered in one go: one string per segment (its elements
-        # joined) and one join of those with terminator + whitespace between them
+        # the loops and the claim's own segments, rendered in one go: one string per segment (its
+        # elements joined) and one join of those with terminator + whitespace between them
         segs = claim.segments[:]
         for line in claim.lines:
             segs.extend(line.segments)
-        pre, esep, term = self._pre, self.d.element, self.d.segment
-        esep_join = esep.join
-        self._buf.append(pre + (term + pre).join([esep_join(s.elements) for s in segs]) + term)
+        for s in segs:
+            parts.append(esep_join(s.elements))
+        self._buf.append(pre + (term + pre).join(parts) + term)
         if self.origins is not None:
+            self.origins.extend(origins)
             self.origins.extend([s.number for s in segs])
-        self._st_segments += len(segs)
-        self._pending += len(segs)
+        self._st_segments += len(parts)
+        self._pending += len(parts)
         if self._pending > 4096:
             self.flush()
         self.claims_written += 1

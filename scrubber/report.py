@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,9 +40,18 @@ def private_open(path: str | os.PathLike[str], mode: str = "w") -> IO[Any]:
     return os.fdopen(fd, "w", encoding="utf-8")
 
 
+_CENT = Decimal("0.01")
+
+
 def money(value: Any) -> str | None:
+    """An amount with two decimals (as ``f"{value:.2f}"``; a Decimal is quantized, which is faster)."""
     if value is None:
         return None
+    if isinstance(value, Decimal):
+        try:
+            return str(value.quantize(_CENT))
+        except InvalidOperation:        # more digits than the context holds: format it
+            pass
     return f"{value:.2f}"
 
 
