@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import ClassVar
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
@@ -42,7 +41,8 @@ class OneBiopsyPrimary(Rule):
     severity = "error"
     carc = "236"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             present = [c for c in BIOPSY_PRIMARY if c in codes]
             if len(present) < 2:
@@ -52,11 +52,12 @@ class OneBiopsyPrimary(Rule):
                 bad = [ln for ln in lines if ln.code == lower]
                 top_lines = [ln for ln in lines if ln.code == top]
                 add = BIOPSY_ADDON[lower]
-                yield self.finding(
+                out.append(self.finding(
                     ctx, f"{lower} ({BIOPSY_NAME[lower]}) billed as a second primary biopsy with {top} "
                     f"({BIOPSY_NAME[top]}); only one primary biopsy per encounter",
                     line=bad[0], lines=[*bad, *top_lines],
-                    correct=f"{top} + {add} (the {BIOPSY_NAME[lower]} biopsy as the add-on of its own technique)")
+                    correct=f"{top} + {add} (the {BIOPSY_NAME[lower]} biopsy as the add-on of its own technique)"))
+        return out
 
 
 class BiopsyAddOnTechnique(Rule):
@@ -94,7 +95,8 @@ class BiopsyAddOnTechnique(Rule):
     _NEEDS: ClassVar[dict[str, tuple[str, ...]]] = {
         "11103": ("11102", "11104", "11106"), "11105": ("11104", "11106"), "11107": ("11106",)}
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             for ln in lines:
                 need = self._NEEDS.get(ln.code)
@@ -107,9 +109,10 @@ class BiopsyAddOnTechnique(Rule):
                 else:
                     correct = (f"{own} as the primary and {BIOPSY_ADDON[prim]} for the {BIOPSY_NAME[prim]} "
                                f"biopsy (the highest technique is the primary)")
-                yield self.finding(
+                out.append(self.finding(
                     ctx, f"{ln.code} ({BIOPSY_NAME[ln.code]} add-on) needs {' or '.join(need)} on the same date",
-                    line=ln, correct=correct)
+                    line=ln, correct=correct))
+        return out
 
 
 def _mucosal(code: str) -> bool:
@@ -150,12 +153,14 @@ class BiopsyOfMucosa(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             if ln.code not in self.triggers:
                 continue
             dx = ctx.line_diagnoses(ln)
             if dx and all(_mucosal(d) for d in dx):
-                yield self.finding(ctx, f"{ln.code} is a skin biopsy but points only at lip-vermilion/mucosa "
-                                   f"diagnoses ({', '.join(dx)})", line=ln, correct="40490 (lip) or the mucosal "
-                                   "site's biopsy code")
+                out.append(self.finding(ctx, f"{ln.code} is a skin biopsy but points only at lip-vermilion/mucosa "
+                                        f"diagnoses ({', '.join(dx)})", line=ln, correct="40490 (lip) or the mucosal "
+                                        "site's biopsy code"))
+        return out

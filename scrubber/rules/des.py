@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import all_known_and_none_in, date_groups, dx_families, units_on
 
@@ -41,7 +39,8 @@ class PremalignantFirstLesion(Rule):
     severity = "error"
     carc = "151"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             if "17000" not in codes:
                 continue
@@ -50,8 +49,9 @@ class PremalignantFirstLesion(Rule):
                 mine = [ln for ln in lines if ln.code == "17000"]
                 extra = n - 1
                 correct = (f"17000 ×1 + 17003 ×{extra}" if n <= 14 else "17004 ×1 alone (15 or more lesions)")
-                yield self.finding(ctx, f"17000 billed with {n} units on one date; it is the first lesion only",
-                                   line=mine[0], lines=mine, correct=correct)
+                out.append(self.finding(ctx, f"17000 billed with {n} units on one date; it is the first lesion only",
+                                        line=mine[0], lines=mine, correct=correct))
+        return out
 
 
 class PremalignantAddOn(Rule):
@@ -82,20 +82,22 @@ class PremalignantAddOn(Rule):
     severity = "error"
     carc = "107"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             if "17003" not in codes:
                 continue
             mine = [ln for ln in lines if ln.code == "17003"]
             if "17000" not in codes:
-                yield self.finding(ctx, "17003 (premalignant lesions 2-14) billed without 17000 on the same date",
-                                   line=mine[0], lines=mine,
-                                   correct="17000 for the first lesion + 17003 for each of lesions 2-14")
+                out.append(self.finding(ctx, "17003 (premalignant lesions 2-14) billed without 17000 on the same date",
+                                        line=mine[0], lines=mine,
+                                        correct="17000 for the first lesion + 17003 for each of lesions 2-14"))
             n = units_on(lines, "17003")
             if n > 13:
-                yield self.finding(ctx, f"17003 billed with {n} units; at most 13 (lesions 2-14)",
-                                   line=mine[0], lines=mine, carc="151",
-                                   correct="15 or more premalignant lesions: 17004 ×1 alone")
+                out.append(self.finding(ctx, f"17003 billed with {n} units; at most 13 (lesions 2-14)",
+                                        line=mine[0], lines=mine, carc="151",
+                                        correct="15 or more premalignant lesions: 17004 ×1 alone"))
+        return out
 
 
 class PremalignantFifteenAlone(Rule):
@@ -126,21 +128,23 @@ class PremalignantFifteenAlone(Rule):
     severity = "error"
     carc = "236"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             if "17004" not in codes:
                 continue
             mine = [ln for ln in lines if ln.code == "17004"]
             others = [ln for ln in lines if ln.code in ("17000", "17003")]
             if others:
-                yield self.finding(
+                out.append(self.finding(
                     ctx, "17004 (15 or more premalignant lesions) billed with "
                     f"{'/'.join(sorted({o.code for o in others}))} on the same date; 17004 is reported alone",
-                    line=others[0], lines=[*others, *mine], correct="17004 ×1 alone")
+                    line=others[0], lines=[*others, *mine], correct="17004 ×1 alone"))
             n = units_on(lines, "17004")
             if n > 1:
-                yield self.finding(ctx, f"17004 billed with {n} units; it is one unit for 15 or more lesions",
-                                   line=mine[0], lines=mine, carc="151", correct="17004 ×1")
+                out.append(self.finding(ctx, f"17004 billed with {n} units; it is one unit for 15 or more lesions",
+                                        line=mine[0], lines=mine, carc="151", correct="17004 ×1"))
+        return out
 
 
 class BenignDestructionOnce(Rule):
@@ -171,22 +175,25 @@ class BenignDestructionOnce(Rule):
     severity = "error"
     carc = "236"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             if "17110" not in codes and "17111" not in codes:
                 continue
             if "17110" in codes and "17111" in codes:
                 a = [ln for ln in lines if ln.code == "17110"]
                 b = [ln for ln in lines if ln.code == "17111"]
-                yield self.finding(ctx, "17110 and 17111 billed on the same date; one of them describes the session",
-                                   line=a[0], lines=[*a, *b],
-                                   correct="15 or more benign lesions: 17111 ×1 alone; 1-14: 17110 ×1")
+                out.append(self.finding(
+                    ctx, "17110 and 17111 billed on the same date; one of them describes the session",
+                    line=a[0], lines=[*a, *b],
+                    correct="15 or more benign lesions: 17111 ×1 alone; 1-14: 17110 ×1"))
             for code in ("17110", "17111"):
                 n = units_on(lines, code)
                 if n > 1:
                     mine = [ln for ln in lines if ln.code == code]
-                    yield self.finding(ctx, f"{code} billed with {n} units; it is one unit per session",
-                                       line=mine[0], lines=mine, carc="151", correct=f"{code} ×1")
+                    out.append(self.finding(ctx, f"{code} billed with {n} units; it is one unit per session",
+                                            line=mine[0], lines=mine, carc="151", correct=f"{code} ×1"))
+        return out
 
 
 class PremalignantDiagnosis(Rule):
@@ -221,16 +228,18 @@ class PremalignantDiagnosis(Rule):
     carc = "11"
     _OK = frozenset({"premalignant", "unspecified"})
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             if ln.code in _PREMALIGNANT:
                 fams = dx_families(ctx, ln)
                 if all_known_and_none_in(fams, self._OK):
                     dx = ", ".join(ctx.line_diagnoses(ln))
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{ln.code} (premalignant destruction) points at {dx} ({', '.join(set(map(str, fams)))}"
                         "), not a premalignant lesion", line=ln,
-                        correct="benign lesions: 17110/17111; malignant: 17260-17286; skin tags: 11200")
+                        correct="benign lesions: 17110/17111; malignant: 17260-17286; skin tags: 11200"))
+        return out
 
 
 class BenignDestructionDiagnosis(Rule):
@@ -265,17 +274,19 @@ class BenignDestructionDiagnosis(Rule):
     carc = "11"
     _WRONG = frozenset({"premalignant", "malignant", "skin_tag", "vascular"})
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             if ln.code in _BENIGN:
                 fams = dx_families(ctx, ln)
                 if fams and all(f in self._WRONG for f in fams):
                     dx = ", ".join(ctx.line_diagnoses(ln))
                     kinds = ", ".join(sorted(set(map(str, fams))))
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{ln.code} (benign destruction) points only at {dx} ({kinds})",
                         line=ln, correct="premalignant: 17000-17004; malignant: 17260-17286; skin tags: 11200/11201; "
-                        "vascular lesions: 17106-17108")
+                        "vascular lesions: 17106-17108"))
+        return out
 
 
 class MalignantDestructionDiagnosis(Rule):
@@ -309,12 +320,15 @@ class MalignantDestructionDiagnosis(Rule):
     carc = "11"
     _OK = frozenset({"malignant", "unspecified"})
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             info = ctx.tables.codes.get(ln.code)
             if info is not None and info.family == "destruction_malignant":
                 fams = dx_families(ctx, ln)
                 if all_known_and_none_in(fams, self._OK):
                     dx = ", ".join(ctx.line_diagnoses(ln))
-                    yield self.finding(ctx, f"{ln.code} (malignant destruction) points at {dx}, not a malignant lesion",
-                                       line=ln, correct="premalignant: 17000-17004; benign: 17110/17111")
+                    out.append(self.finding(
+                        ctx, f"{ln.code} (malignant destruction) points at {dx}, not a malignant lesion",
+                        line=ln, correct="premalignant: 17000-17004; benign: 17110/17111"))
+        return out

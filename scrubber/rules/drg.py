@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 
 from config.drugs import DrugInfo, format_ndc11, is_ndc11, load_drug_tables, ndc11
@@ -113,13 +113,15 @@ class NdcMissing(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if not (ctx.payer.ndc_required or ctx.is_medicaid):
-            return
+            return out
         for ln in drug_lines(ctx):
             if not _has_lin(ln):
-                yield self.finding(ctx, f"{ln.code}: the payer requires the NDC (2410 LIN/CTP) on drug lines",
-                                   line=ln, correct="LIN**N4*<11-digit NDC> and CTP****<quantity>*<unit>")
+                out.append(self.finding(ctx, f"{ln.code}: the payer requires the NDC (2410 LIN/CTP) on drug lines",
+                                        line=ln, correct="LIN**N4*<11-digit NDC> and CTP****<quantity>*<unit>"))
+        return out
 
 
 class NdcFormat(Rule):
@@ -156,24 +158,26 @@ class NdcFormat(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ndc_lines(ctx):
             if ln.ndc_qualifier != "N4":
-                yield self.finding(ctx, f"{ln.code}: LIN02 is {ln.ndc_qualifier!r}; NDCs are reported with N4",
-                                   line=ln, correct="LIN**N4*<11-digit NDC>")
+                out.append(self.finding(ctx, f"{ln.code}: LIN02 is {ln.ndc_qualifier!r}; NDCs are reported with N4",
+                                        line=ln, correct="LIN**N4*<11-digit NDC>"))
                 continue
             if is_ndc11(ln.ndc):
                 continue
             fixed = ndc11(ln.ndc)
             if fixed is not None:
-                yield self.finding(ctx, f"{ln.code}: NDC {ln.ndc} must be 11 digits without hyphens", line=ln,
-                                   correct=fixed)
+                out.append(self.finding(ctx, f"{ln.code}: NDC {ln.ndc} must be 11 digits without hyphens", line=ln,
+                                        correct=fixed))
             elif len(ln.ndc) == 10 and ln.ndc.isdigit():
-                yield self.finding(ctx, f"{ln.code}: NDC {ln.ndc} has 10 digits; the 11-digit form depends on the "
-                                   "label's 4-4-2 / 5-3-2 / 5-4-1 layout", line=ln,
-                                   correct="the 11-digit 5-4-2 NDC from the package label")
+                out.append(self.finding(ctx, f"{ln.code}: NDC {ln.ndc} has 10 digits; the 11-digit form depends on the "
+                                        "label's 4-4-2 / 5-3-2 / 5-4-1 layout", line=ln,
+                                        correct="the 11-digit 5-4-2 NDC from the package label"))
             else:
-                yield self.finding(ctx, f"{ln.code}: NDC {ln.ndc!r} is not an 11-digit NDC", line=ln)
+                out.append(self.finding(ctx, f"{ln.code}: NDC {ln.ndc!r} is not an 11-digit NDC", line=ln))
+        return out
 
 
 class NdcQuantity(Rule):
@@ -208,19 +212,22 @@ class NdcQuantity(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ndc_lines(ctx):
             has_ctp = any(s.elements[0] == "CTP" for s in ln.segments)
             if not has_ctp:
-                yield self.finding(ctx, f"{ln.code}: NDC without CTP (quantity and unit)", line=ln,
-                                   correct="CTP****<quantity>*<F2|GR|ME|ML|UN>")
+                out.append(self.finding(ctx, f"{ln.code}: NDC without CTP (quantity and unit)", line=ln,
+                                        correct="CTP****<quantity>*<F2|GR|ME|ML|UN>"))
                 continue
             q = ln.ctp_quantity
             if q is None or q <= 0:
-                yield self.finding(ctx, f"{ln.code}: NDC quantity (CTP04) must be a number above 0", line=ln)
+                out.append(self.finding(ctx, f"{ln.code}: NDC quantity (CTP04) must be a number above 0", line=ln))
             if ln.ctp_unit not in CTP_UNITS:
-                yield self.finding(ctx, f"{ln.code}: NDC unit (CTP05-1) {ln.ctp_unit!r} is not F2, GR, ME, ML or UN",
-                                   line=ln)
+                out.append(self.finding(
+                    ctx, f"{ln.code}: NDC unit (CTP05-1) {ln.ctp_unit!r} is not F2, GR, ME, ML or UN",
+                    line=ln))
+        return out
 
 
 class NdcNotInCrosswalk(Rule):
@@ -256,7 +263,8 @@ class NdcNotInCrosswalk(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         drugs = ctx.drugs
         for ln in ndc_lines(ctx):
             if ln.ndc_qualifier != "N4" or not is_ndc11(ln.ndc):
@@ -266,8 +274,9 @@ class NdcNotInCrosswalk(Rule):
             if listed is True or (listed is None and not others):
                 continue
             where = f"; the crosswalk lists it under {', '.join(others)}" if others else ""
-            yield self.finding(ctx, f"NDC {format_ndc11(ln.ndc)} is not listed for {ln.code} in the CMS ASP "
-                               f"crosswalk (January 2026){where}", line=ln)
+            out.append(self.finding(ctx, f"NDC {format_ndc11(ln.ndc)} is not listed for {ln.code} in the CMS ASP "
+                                    f"crosswalk (January 2026){where}", line=ln))
+        return out
 
 
 class DrugUnits(Rule):
@@ -300,18 +309,20 @@ class DrugUnits(Rule):
     severity = "error"
     carc = "151"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         lines = drug_lines(ctx)
         if not lines:
-            return
+            return out
         totals: dict[tuple[date | None, str], list[ServiceLine]] = {}
         for ln in lines:
             u = ln.units
             if u is None:
                 continue
             if u <= 0 or u != u.to_integral_value():
-                yield self.finding(ctx, f"{ln.code}: units {u} must be a whole number above 0 (HCPCS billing units)",
-                                   line=ln)
+                out.append(self.finding(
+                    ctx, f"{ln.code}: units {u} must be a whole number above 0 (HCPCS billing units)",
+                    line=ln))
                 continue
             totals.setdefault((ctx.line_date(ln), ln.code), []).append(ln)
         mue_table = ctx.tables.mue
@@ -327,13 +338,15 @@ class DrugUnits(Rule):
             if mai == 1:
                 for ln in group:
                     if ctx.units(ln) > mue:
-                        yield self.finding(ctx, f"{code}: {ctx.units(ln)} units on one line; the MUE is {mue}",
-                                           line=ln)
+                        out.append(self.finding(ctx, f"{code}: {ctx.units(ln)} units on one line; the MUE is {mue}",
+                                                line=ln))
                 continue
             total = sum(ctx.units(ln) for ln in group)
             if total > mue:
-                yield self.finding(ctx, f"{code}: {total} units on one date of service (administered + discarded); "
-                                   f"the MUE is {mue} (MAI {mai})", line=group[-1], lines=group)
+                out.append(self.finding(
+                    ctx, f"{code}: {total} units on one date of service (administered + discarded); "
+                    f"the MUE is {mue} (MAI {mai})", line=group[-1], lines=group))
+        return out
 
 
 class JwJzModifier(Rule):
@@ -372,33 +385,34 @@ class JwJzModifier(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         lines = drug_lines(ctx)
         if not lines:
-            return
+            return out
         required = bool(ctx.payer.jw_jz_required)
         groups: dict[tuple[date | None, str], list[ServiceLine]] = {}
         for ln in lines:
             d = ctx.line_date(ln)
             groups.setdefault((d, ln.code), []).append(ln)
             if "JZ" in ln.modifiers and d is not None and d < JZ_VALID_FROM:
-                yield self.finding(ctx, f"{ln.code}: modifier JZ is only valid from 2023-01-01", line=ln)
+                out.append(self.finding(ctx, f"{ln.code}: modifier JZ is only valid from 2023-01-01", line=ln))
         for (d, code), group in groups.items():
             jw = [ln for ln in group if "JW" in ln.modifiers]
             jz = [ln for ln in group if "JZ" in ln.modifiers]
             given = [ln for ln in group if "JW" not in ln.modifiers]
             both = [ln for ln in group if "JW" in ln.modifiers and "JZ" in ln.modifiers]
             for ln in both:
-                yield self.finding(ctx, f"{code}: JW and JZ on the same line", line=ln,
-                                   correct="JZ when nothing was discarded; JW only on the discarded-amount line")
+                out.append(self.finding(ctx, f"{code}: JW and JZ on the same line", line=ln,
+                                        correct="JZ when nothing was discarded; JW only on the discarded-amount line"))
             if jw and jz and not both:
-                yield self.finding(ctx, f"{code}: JZ (nothing discarded) and a JW line (amount discarded) for the "
-                                   "same drug on one date", line=jz[0], lines=jw + jz,
-                                   correct=f"drop JZ from the administered {code} line and keep the JW line, or "
-                                   "drop the JW line")
+                out.append(self.finding(ctx, f"{code}: JZ (nothing discarded) and a JW line (amount discarded) for the "
+                                        "same drug on one date", line=jz[0], lines=jw + jz,
+                                        correct=f"drop JZ from the administered {code} line and keep the JW line, or "
+                                        "drop the JW line"))
             if jw and not given:
-                yield self.finding(ctx, f"{code}: JW (discarded amount) line without a line for the administered "
-                                   "amount", line=jw[0], correct=f"add the administered {code} line")
+                out.append(self.finding(ctx, f"{code}: JW (discarded amount) line without a line for the administered "
+                                        "amount", line=jw[0], correct=f"add the administered {code} line"))
             if not required or jw or d is None or d < JZ_REQUIRED:
                 continue
             info = ctx.drugs.drug(code)
@@ -406,9 +420,10 @@ class JwJzModifier(Rule):
                 continue
             for ln in given:
                 if "JZ" not in ln.modifiers:
-                    yield self.finding(ctx, f"{code} is a single-dose-container drug: Medicare needs JZ (nothing "
-                                       "discarded) or a separate JW line for the discarded amount", line=ln,
-                                       correct=f"{code}-JZ, or {code} + {code}-JW (discarded units)")
+                    out.append(self.finding(ctx, f"{code} is a single-dose-container drug: Medicare needs JZ (nothing "
+                                            "discarded) or a separate JW line for the discarded amount", line=ln,
+                                            correct=f"{code}-JZ, or {code} + {code}-JW (discarded units)"))
+        return out
 
 
 class DrugWithoutAdministration(Rule):
@@ -445,10 +460,11 @@ class DrugWithoutAdministration(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         lines = drug_lines(ctx)
         if not lines:
-            return
+            return out
         codes = ctx.codes
         seen: set[str] = set()
         for ln in lines:
@@ -458,8 +474,8 @@ class DrugWithoutAdministration(Rule):
             info = ctx.drugs.drug(ln.code)
             if info is None:
                 if ln.code[:1] == "J" and ln.code[:2] not in ("J7", "J8") and codes.isdisjoint(ALL_ADMIN):
-                    yield self.finding(ctx, f"{ln.code} is billed without an administration code", line=ln,
-                                       severity="warning")
+                    out.append(self.finding(ctx, f"{ln.code} is billed without an administration code", line=ln,
+                                            severity="warning"))
                 continue
             admin = ADMIN_CODES.get(info.route, ALL_ADMIN)
             if not codes.isdisjoint(admin):
@@ -467,10 +483,11 @@ class DrugWithoutAdministration(Rule):
             weak = info.noc or info.self_administered or info.route == "any"
             kind = "photodynamic therapy (96567, 96573 or 96574)" if info.route == "topical_pdt" else (
                 "an administration code (e.g. 96372, 96365, 11900)")
-            yield self.finding(ctx, f"{ln.code} ({info.name}) is billed without {kind}", line=ln,
-                               severity="warning" if weak else None,
-                               correct=("96567/96573/96574" if info.route == "topical_pdt" else
-                                        "96372 (SC/IM) or 96365 (IV infusion)"))
+            out.append(self.finding(ctx, f"{ln.code} ({info.name}) is billed without {kind}", line=ln,
+                                    severity="warning" if weak else None,
+                                    correct=("96567/96573/96574" if info.route == "topical_pdt" else
+                                             "96372 (SC/IM) or 96365 (IV infusion)")))
+        return out
 
 
 class DrugDiagnosisMismatch(Rule):
@@ -506,7 +523,8 @@ class DrugDiagnosisMismatch(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in drug_lines(ctx):
             info = ctx.drugs.drug(ln.code)
             if info is None or not info.indications:
@@ -514,11 +532,12 @@ class DrugDiagnosisMismatch(Rule):
             dx = _dx_for(ctx, ln)
             if not dx or any(info.indicated_for(c) for c in dx):
                 continue
-            yield self.finding(ctx, f"{ln.code} ({info.name}) is labeled for {_fmt_ind(info)}, not for "
-                               f"{', '.join(dx)}" + (f". {info.note}" if info.note else ""), line=ln,
-                               severity=info.indication_severity,
-                               correct="J3590 (unclassified biologic) with NDC and drug name when the drug has no "
-                               "specific code")
+            out.append(self.finding(ctx, f"{ln.code} ({info.name}) is labeled for {_fmt_ind(info)}, not for "
+                                    f"{', '.join(dx)}" + (f". {info.note}" if info.note else ""), line=ln,
+                                    severity=info.indication_severity,
+                                    correct="J3590 (unclassified biologic) with NDC and drug name when the drug has no "
+                                    "specific code"))
+        return out
 
 
 def _fmt_ind(info: DrugInfo) -> str:
@@ -570,16 +589,18 @@ class NocDrugWithoutDescription(Rule):
     severity = "error"
     carc = "16"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in drug_lines(ctx):
             if not ctx.drugs.is_noc(ln.code) or _line_description(ln):
                 continue
             if _has_lin(ln):
-                yield self.finding(ctx, f"{ln.code} (unclassified drug): give the drug name, dose and route in "
-                                   "SV101-7 or a line NTE", line=ln, severity="warning")
+                out.append(self.finding(ctx, f"{ln.code} (unclassified drug): give the drug name, dose and route in "
+                                        "SV101-7 or a line NTE", line=ln, severity="warning"))
             else:
-                yield self.finding(ctx, f"{ln.code} (unclassified drug) has neither a drug description nor an NDC",
-                                   line=ln, correct="SV101-7 description (name, dose, route) and LIN**N4 + CTP")
+                out.append(self.finding(ctx, f"{ln.code} (unclassified drug) has neither a drug description nor an NDC",
+                                        line=ln, correct="SV101-7 description (name, dose, route) and LIN**N4 + CTP"))
+        return out
 
 
 class SelfAdministeredDrugMedicare(Rule):
@@ -609,14 +630,16 @@ class SelfAdministeredDrugMedicare(Rule):
     severity = "warning"
     carc = "96"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if not ctx.is_medicare:
-            return
+            return out
         for ln in drug_lines(ctx):
             info = ctx.drugs.drug(ln.code)
             if info is not None and info.self_administered and "JW" not in ln.modifiers:
-                yield self.finding(ctx, f"{ln.code} ({info.name}) is usually self-administered: excluded from "
-                                   "Medicare Part B by the MAC SAD lists", line=ln)
+                out.append(self.finding(ctx, f"{ln.code} ({info.name}) is usually self-administered: excluded from "
+                                        "Medicare Part B by the MAC SAD lists", line=ln))
+        return out
 
 
 class ChemoAdminForBiologic(Rule):
@@ -655,9 +678,10 @@ class ChemoAdminForBiologic(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if ctx.codes.isdisjoint(_CHEMO_SC_IM):
-            return
+            return out
         lines = drug_lines(ctx)
         neoplasm = any(c[:1] == "C" or (c[:1] == "D" and c[1:3].isdigit() and int(c[1:3]) <= 49)
                        for c in ctx.claim.diagnosis_codes)
@@ -665,11 +689,13 @@ class ChemoAdminForBiologic(Rule):
         known = [i for i, ln in zip(infos, lines, strict=True)
                  if i is not None and not (ln.code == "J3590" and not neoplasm)]
         if not known and not (lines and all(ln.code == "J3590" for ln in lines) and not neoplasm):
-            return
+            return out
         if None in infos or any(i.antineoplastic or i.noc for i in known):
-            return
+            return out
         names = ", ".join(sorted({ln.code for ln in lines}))
         for ln in ctx.lines:
             if ln.code in _CHEMO_SC_IM:
-                yield self.finding(ctx, f"{ln.code} is chemotherapy (anti-neoplastic) administration; {names} is not "
-                                   "anti-neoplastic: a SC/IM injection is 96372", line=ln, correct="96372")
+                out.append(self.finding(
+                    ctx, f"{ln.code} is chemotherapy (anti-neoplastic) administration; {names} is not "
+                    "anti-neoplastic: a SC/IM injection is 96372", line=ln, correct="96372"))
+        return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
@@ -46,7 +45,8 @@ class EMWithMinorProcedure(Rule):
     severity = "error"
     carc = "97"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         gd = ctx.tables.global_days
         for _d, lines, codes in date_groups(ctx):
             if not any(is_office_em(c) for c in codes):
@@ -63,19 +63,20 @@ class EMWithMinorProcedure(Rule):
                     continue                      # EM002 judges 57
                 if "25" not in em.modifiers:
                     names = ", ".join(sorted({p.code for p in procs}))
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{em.code} on the same date as {names} (global period) without modifier 25",
                         line=em, lines=[em, *procs],
                         correct=f"{em.code}-25 if significant and separately identifiable"
                         + ("; 57 if it was the decision for the 090-day procedure" if major else "")
-                        + "; otherwise drop the E/M")
+                        + "; otherwise drop the E/M"))
                     continue
                 em_dx = set(ctx.line_diagnoses(em))
                 if em_dx and em_dx <= proc_dx:
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{em.code}-25 points only at the procedure's diagnosis ({', '.join(sorted(em_dx))}); "
                         "the record must show a significant, separately identifiable E/M", line=em,
-                        severity="warning", correct="check documentation; point the E/M at the problem it addressed")
+                        severity="warning", correct="check documentation; point the E/M at the problem it addressed"))
+        return out
 
 
 class Modifier57OnlyMajor(Rule):
@@ -109,7 +110,8 @@ class Modifier57OnlyMajor(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         gd = ctx.tables.global_days
         by_date = ctx.lines_by_date
         for d, lines, _codes in date_groups(ctx):
@@ -121,10 +123,11 @@ class Modifier57OnlyMajor(Rule):
                     continue
                 minor = [ln for ln in lines if gd(ln.code) in _MINOR]
                 if minor:
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{em.code}-57 with {', '.join(sorted({m.code for m in minor}))} (000/010-day global); "
                         "57 is only for 090-day procedures", line=em, lines=[em, *minor],
-                        correct=f"{em.code}-25 if significant and separately identifiable")
+                        correct=f"{em.code}-25 if significant and separately identifiable"))
+        return out
 
 
 class TwoOfficeEM(Rule):
@@ -155,7 +158,8 @@ class TwoOfficeEM(Rule):
     severity = "error"
     carc = "97"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, _codes in date_groups(ctx):
             ems = [ln for ln in lines if is_office_em(ln.code)]
             if len(ems) < 2:
@@ -166,8 +170,10 @@ class TwoOfficeEM(Rule):
             for group in by_npi.values():
                 if len(group) > 1:
                     g = [ln for ln in ems if ln in group]
-                    yield self.finding(ctx, f"{len(g)} office E/M lines on one date ({', '.join(x.code for x in g)})",
-                                       line=g[1], lines=g, correct="one E/M for the day")
+                    out.append(self.finding(
+                        ctx, f"{len(g)} office E/M lines on one date ({', '.join(x.code for x in g)})",
+                        line=g[1], lines=g, correct="one E/M for the day"))
+        return out
 
 
 class NurseVisitWithInjection(Rule):
@@ -201,14 +207,16 @@ class NurseVisitWithInjection(Rule):
     carc = "236"
     _WITH = frozenset({"96372", "96401", "96402", "96910", "96912", "96913"})
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             if "99211" in codes and not self._WITH.isdisjoint(codes):
                 em = [ln for ln in lines if ln.code == "99211"]
                 other = [ln for ln in lines if ln.code in self._WITH]
-                yield self.finding(ctx, f"99211 billed with {', '.join(sorted({o.code for o in other}))} on the "
-                                   "same date (NCCI indicator 0)", line=em[0], lines=[*em, *other],
-                                   correct="drop 99211")
+                out.append(self.finding(ctx, f"99211 billed with {', '.join(sorted({o.code for o in other}))} on the "
+                                        "same date (NCCI indicator 0)", line=em[0], lines=[*em, *other],
+                                        correct="drop 99211"))
+        return out
 
 
 _POSTOP_DAYS = {"010": 10, "090": 90}
@@ -248,12 +256,13 @@ class EMInPostopWithout24(Rule):
     severity = "error"
     carc = "97"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         gd = ctx.tables.global_days
         surgeries = [(d0, ln, _POSTOP_DAYS[g]) for ln in ctx.lines
                      if (g := str(gd(ln.code))) in _POSTOP_DAYS and (d0 := ctx.line_date(ln)) is not None]
         if not surgeries:
-            return
+            return out
         for em in ctx.lines:
             if not is_office_em(em.code) or not {"24", "25", "57"}.isdisjoint(em.modifiers):
                 continue
@@ -264,12 +273,14 @@ class EMInPostopWithout24(Rule):
             preop = [s for d0, s, days in surgeries if days == 90 and d0 - d == timedelta(days=1)]
             if preop and not open_:
                 names = ", ".join(sorted({s.code for s in preop}))
-                yield self.finding(ctx, f"{em.code} the day before the 090-day {names} on this claim without "
-                                   "modifier 57", line=em, lines=[em, *preop],
-                                   correct=f"{em.code}-57 if the visit made the decision to operate; otherwise "
-                                   "it is the included pre-operative visit")
+                out.append(self.finding(ctx, f"{em.code} the day before the 090-day {names} on this claim without "
+                                        "modifier 57", line=em, lines=[em, *preop],
+                                        correct=f"{em.code}-57 if the visit made the decision to operate; otherwise "
+                                        "it is the included pre-operative visit"))
             if open_:
                 names = ", ".join(sorted({s.code for s in open_}))
-                yield self.finding(ctx, f"{em.code} falls in the postoperative period of {names} on this claim "
-                                   "without modifier 24", line=em, lines=[em, *open_],
-                                   correct=f"{em.code}-24 if unrelated to the surgery; otherwise not billable (99024)")
+                out.append(self.finding(
+                    ctx, f"{em.code} falls in the postoperative period of {names} on this claim "
+                    "without modifier 24", line=em, lines=[em, *open_],
+                    correct=f"{em.code}-24 if unrelated to the surgery; otherwise not billable (99024)"))
+        return out

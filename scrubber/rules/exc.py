@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import all_known_and_none_in, dx_families
 
@@ -48,7 +46,8 @@ class BenignExcisionDiagnosis(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             info = ctx.tables.codes.get(ln.code)
             if info is None or info.family != "excision_benign":
@@ -57,8 +56,9 @@ class BenignExcisionDiagnosis(Rule):
             if fams and all(f == "malignant" for f in fams):
                 dx = ", ".join(ctx.line_diagnoses(ln))
                 malign = "116" + ln.code[3:]
-                yield self.finding(ctx, f"{ln.code} (benign excision) points only at malignant diagnosis {dx}",
-                                   line=ln, correct=f"malignant excision series: {malign} (same site and size)")
+                out.append(self.finding(ctx, f"{ln.code} (benign excision) points only at malignant diagnosis {dx}",
+                                        line=ln, correct=f"malignant excision series: {malign} (same site and size)"))
+        return out
 
 
 class MalignantExcisionDiagnosis(Rule):
@@ -94,7 +94,8 @@ class MalignantExcisionDiagnosis(Rule):
     carc = "11"
     _OK = frozenset({"malignant", "unspecified"})
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             info = ctx.tables.codes.get(ln.code)
             if info is None or info.family != "excision_malignant":
@@ -102,8 +103,10 @@ class MalignantExcisionDiagnosis(Rule):
             fams = dx_families(ctx, ln)
             if all_known_and_none_in(fams, self._OK):
                 dx = ", ".join(ctx.line_diagnoses(ln))
-                yield self.finding(ctx, f"{ln.code} (malignant excision) points at {dx}, not a malignant diagnosis",
-                                   line=ln, correct=f"benign excision series: 114{ln.code[3:]} (same site and size)")
+                out.append(self.finding(
+                    ctx, f"{ln.code} (malignant excision) points at {dx}, not a malignant diagnosis",
+                    line=ln, correct=f"benign excision series: 114{ln.code[3:]} (same site and size)"))
+        return out
 
 
 class SiteGroupVsDiagnosis(Rule):
@@ -142,7 +145,8 @@ class SiteGroupVsDiagnosis(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         tables = ctx.tables
         for ln in ctx.lines:
             info = tables.codes.get(ln.code)
@@ -157,12 +161,13 @@ class SiteGroupVsDiagnosis(Rule):
                 continue
             listing = ", ".join(f"{dx} ({_GROUP_NAME[str(s)]})" for dx, s in zip(dxs, sites, strict=True))
             if group == "B" and "LIMB" in sites:
-                yield self.finding(
+                out.append(self.finding(
                     ctx, f"{ln.code} is a {_GROUP_NAME[group]} code but the diagnosis is a limb ({listing}); "
                     "correct only if the lesion is on the hand or foot", line=ln, severity="warning",
-                    correct="check the documented site: hand/foot = group B, rest of the limb = group A")
+                    correct="check the documented site: hand/foot = group B, rest of the limb = group A"))
                 continue
-            yield self.finding(
+            out.append(self.finding(
                 ctx, f"{ln.code} is a {_GROUP_NAME[group]} code but the diagnosis site is {listing}", line=ln,
                 correct="use the code of the documented site's group (A trunk/arms/legs, B scalp/neck/hands/"
-                "feet/genitalia, C face/ears/eyelids/nose/lips) or correct the diagnosis")
+                "feet/genitalia, C face/ears/eyelids/nose/lips) or correct the diagnosis"))
+        return out

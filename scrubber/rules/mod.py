@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import DISTINCT, DRUG_PREFIXES, X_MODIFIERS, claim_modifiers, is_em
@@ -66,16 +66,19 @@ class EMOnlyModifier(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if _EM_MODS.isdisjoint(claim_modifiers(ctx)):
-            return
+            return out
         for ln in ctx.lines:
             if is_em(ln.code):
                 continue
             for m in ("25", "57"):
                 if m in ln.modifiers:
-                    yield self.finding(ctx, f"modifier {m} is for E/M codes, not {ln.code}", line=ln,
-                                       correct=f"remove {m} from {ln.code}; put 25 on the E/M line if one was billed")
+                    out.append(self.finding(
+                        ctx, f"modifier {m} is for E/M codes, not {ln.code}", line=ln,
+                        correct=f"remove {m} from {ln.code}; put 25 on the E/M line if one was billed"))
+        return out
 
 
 class DistinctModifierOnEM(Rule):
@@ -105,15 +108,17 @@ class DistinctModifierOnEM(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if DISTINCT.isdisjoint(claim_modifiers(ctx)):
-            return
+            return out
         for ln in ctx.lines:
             if is_em(ln.code):
                 bad = [m for m in ln.modifiers if m in DISTINCT]
                 if bad:
-                    yield self.finding(ctx, f"modifier {'/'.join(bad)} is not used on an E/M ({ln.code})", line=ln,
-                                       correct=f"{ln.code}-25 if significant and separately identifiable")
+                    out.append(self.finding(ctx, f"modifier {'/'.join(bad)} is not used on an E/M ({ln.code})", line=ln,
+                                            correct=f"{ln.code}-25 if significant and separately identifiable"))
+        return out
 
 
 class FiftyNineWithX(Rule):
@@ -143,16 +148,18 @@ class FiftyNineWithX(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         cm = claim_modifiers(ctx)
         if "59" not in cm or X_MODIFIERS.isdisjoint(cm):
-            return
+            return out
         for ln in ctx.lines:
             if "59" in ln.modifiers and not X_MODIFIERS.isdisjoint(ln.modifiers):
                 x = "/".join(m for m in ln.modifiers if m in X_MODIFIERS)
                 pref = "the X modifier" if ctx.payer.prefers_x_modifiers else "one of them"
-                yield self.finding(ctx, f"{ln.code} carries both 59 and {x}", line=ln,
-                                   correct=f"keep {pref} only")
+                out.append(self.finding(ctx, f"{ln.code} carries both 59 and {x}", line=ln,
+                                        correct=f"keep {pref} only"))
+        return out
 
 
 class DrugModifierOnNonDrug(Rule):
@@ -183,16 +190,18 @@ class DrugModifierOnNonDrug(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if _DRUG_MODS.isdisjoint(claim_modifiers(ctx)):
-            return
+            return out
         for ln in ctx.lines:
             if ln.code[:1] in DRUG_PREFIXES:
                 continue
             bad = [m for m in ln.modifiers if m in ("JW", "JZ")]
             if bad and (ln.code[:1].isdigit() or ln.code[:1] == "G"):
-                yield self.finding(ctx, f"drug modifier {'/'.join(bad)} on {ln.code}, which is not a drug code",
-                                   line=ln, correct="put JW/JZ on the drug (J/Q code) line")
+                out.append(self.finding(ctx, f"drug modifier {'/'.join(bad)} on {ln.code}, which is not a drug code",
+                                        line=ln, correct="put JW/JZ on the drug (J/Q code) line"))
+        return out
 
 
 class UnknownModifier(Rule):
@@ -226,15 +235,18 @@ class UnknownModifier(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             for m in ln.modifiers:
                 if not _SYNTAX.match(m):
-                    yield self.finding(ctx, f"modifier {m!r} on {ln.code} is not two letters/digits", line=ln,
-                                       correct="a valid two-character modifier")
+                    out.append(self.finding(ctx, f"modifier {m!r} on {ln.code} is not two letters/digits", line=ln,
+                                            correct="a valid two-character modifier"))
                 elif m not in KNOWN_MODIFIERS:
-                    yield self.finding(ctx, f"modifier {m} on {ln.code} is not a known CPT/HCPCS modifier", line=ln,
-                                       severity="warning", correct="check the modifier")
+                    out.append(self.finding(
+                        ctx, f"modifier {m} on {ln.code} is not a known CPT/HCPCS modifier", line=ln,
+                        severity="warning", correct="check the modifier"))
+        return out
 
 
 _GLOBAL_DAYS = {"010": 10, "090": 90}
@@ -276,9 +288,10 @@ class FiftyEightWithoutGlobal(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if "58" not in claim_modifiers(ctx):
-            return
+            return out
         gd = ctx.tables.global_days
         for ln in ctx.lines:
             if "58" not in ln.modifiers:
@@ -294,10 +307,11 @@ class FiftyEightWithoutGlobal(Rule):
                    for od, o in earlier):
                 continue
             names = ", ".join(sorted({o.code for _od, o in earlier}))
-            yield self.finding(
+            out.append(self.finding(
                 ctx, f"{ln.code}-58 but the earlier procedure(s) on the claim ({names}) leave no open "
                 "postoperative period (000-day global or ended)", line=ln, lines=[ln, *(o for _od, o in earlier)],
-                correct=f"{ln.code} without 58")
+                correct=f"{ln.code} without 58"))
+        return out
 
 
 class SeventySixNotSameDay(Rule):
@@ -331,9 +345,10 @@ class SeventySixNotSameDay(Rule):
     severity = "error"
     carc = "4"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         if "76" not in claim_modifiers(ctx):
-            return
+            return out
         fam = ctx.tables.family
         for ln in ctx.lines:
             if "76" not in ln.modifiers:
@@ -346,7 +361,8 @@ class SeventySixNotSameDay(Rule):
                 continue
             earlier = [o for o in ctx.lines if fam(o.code) == f and (od := ctx.line_date(o)) is not None and od < d]
             if earlier:
-                yield self.finding(
+                out.append(self.finding(
                     ctx, f"{ln.code}-76 is not a same-day repeat (no {ln.code} on that date; "
                     f"{earlier[0].code} was on an earlier date)", line=ln, lines=[ln, *earlier],
-                    correct=f"{ln.code}-58 if inside the earlier procedure's global period, else no modifier")
+                    correct=f"{ln.code}-58 if inside the earlier procedure's global period, else no modifier"))
+        return out

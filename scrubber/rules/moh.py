@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import ClassVar
 
 from edi.x837 import ServiceLine
@@ -60,7 +59,8 @@ class MohsWithPathology(Rule):
     severity = "error"
     carc = "97"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         ptp = ctx.tables.ptp_edit
         for dos, lines, codes in date_groups(ctx):
             if _PATHOLOGY.isdisjoint(codes):
@@ -72,10 +72,11 @@ class MohsWithPathology(Rule):
                 bad = [m for m in mohs if ptp(m.code, ln.code, dos) is not None and _npi(ctx, m) == _npi(ctx, ln)
                        and not distinct_pair(m, ln)]
                 if bad:
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{ln.code} (surgical pathology) billed with Mohs {bad[0].code} by the same provider; "
                         "Mohs includes the pathology of its sections", line=ln, lines=[ln, *bad],
-                        correct=f"drop {ln.code}; only a separate diagnostic biopsy/frozen section takes 59/XS")
+                        correct=f"drop {ln.code}; only a separate diagnostic biopsy/frozen section takes 59/XS"))
+        return out
 
 
 class MohsWithSameLesionProcedure(Rule):
@@ -111,7 +112,8 @@ class MohsWithSameLesionProcedure(Rule):
     severity = "error"
     carc = "97"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         fam = ctx.tables.family
         ptp = ctx.tables.ptp_edit
         for dos, lines, _codes in date_groups(ctx):
@@ -122,10 +124,11 @@ class MohsWithSameLesionProcedure(Rule):
                 bad = [m for m in mohs if ptp(m.code, ln.code, dos) is not None and _npi(ctx, m) == _npi(ctx, ln)
                        and not distinct_pair(m, ln)]
                 if bad:
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{ln.code} billed with Mohs {bad[0].code} on the same date without a distinct "
                         "modifier; it is included when done on the Mohs lesion", line=ln, lines=[ln, *bad],
-                        correct=f"drop {ln.code}, or {ln.code}-{distinct_hint(ctx)} if it treated a separate lesion")
+                        correct=f"drop {ln.code}, or {ln.code}-{distinct_hint(ctx)} if it treated a separate lesion"))
+        return out
 
 
 class MohsAddOnChain(Rule):
@@ -159,14 +162,16 @@ class MohsAddOnChain(Rule):
     _NEEDS: ClassVar[dict[str, tuple[str, ...]]] = {
         "17312": ("17311",), "17314": ("17313",), "17315": ("17311", "17312", "17313", "17314")}
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for _d, lines, codes in date_groups(ctx):
             for ln in lines:
                 need = self._NEEDS.get(ln.code)
                 if need is not None and not any(c in codes for c in need):
-                    yield self.finding(ctx, f"Mohs add-on {ln.code} needs {' or '.join(need)} on the same date",
-                                       line=ln, correct="17311 + 17312 (head/neck/hands/feet/genitalia) or "
-                                       "17313 + 17314 (trunk/arms/legs)")
+                    out.append(self.finding(ctx, f"Mohs add-on {ln.code} needs {' or '.join(need)} on the same date",
+                                            line=ln, correct="17311 + 17312 (head/neck/hands/feet/genitalia) or "
+                                            "17313 + 17314 (trunk/arms/legs)"))
+        return out
 
 
 class MohsSiteVsDiagnosis(Rule):
@@ -203,7 +208,8 @@ class MohsSiteVsDiagnosis(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         tables = ctx.tables
         for ln in ctx.lines:
             if ln.code not in MOHS_PRIMARY:
@@ -216,13 +222,14 @@ class MohsSiteVsDiagnosis(Rule):
                 continue
             listing = ", ".join(dxs)
             if ln.code == "17313" and all(s == "17311" for s in sites):
-                yield self.finding(ctx, f"17313 (trunk/arms/legs) billed for a head/neck/genital site ({listing})",
-                                   line=ln, correct="17311 (+17312 for additional stages)")
+                out.append(self.finding(ctx, f"17313 (trunk/arms/legs) billed for a head/neck/genital site ({listing})",
+                                        line=ln, correct="17311 (+17312 for additional stages)"))
             elif ln.code == "17311" and all(s in ("TRUNK", "LIMB") for s in sites):
-                yield self.finding(
+                out.append(self.finding(
                     ctx, f"17311 billed for a trunk/limb diagnosis ({listing}); correct only for a hand/foot "
                     "lesion or surgery involving deep structures", line=ln, severity="warning",
-                    correct="17313 (+17314) for trunk/arms/legs without deep-structure involvement")
+                    correct="17313 (+17314) for trunk/arms/legs without deep-structure involvement"))
+        return out
 
 
 class MohsDiagnosis(Rule):
@@ -256,11 +263,13 @@ class MohsDiagnosis(Rule):
     carc = "11"
     _OK = frozenset({"malignant", "unspecified"})
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             if ln.code in MOHS_PRIMARY:
                 fams = dx_families(ctx, ln)
                 if all_known_and_none_in(fams, self._OK):
-                    yield self.finding(ctx, f"{ln.code} (Mohs) points at {', '.join(ctx.line_diagnoses(ln))}, "
-                                       "not a malignant diagnosis", line=ln,
-                                       correct="point the Mohs line at the skin cancer diagnosis")
+                    out.append(self.finding(ctx, f"{ln.code} (Mohs) points at {', '.join(ctx.line_diagnoses(ln))}, "
+                                            "not a malignant diagnosis", line=ln,
+                                            correct="point the Mohs line at the skin cancer diagnosis"))
+        return out

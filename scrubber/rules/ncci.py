@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from edi.x837 import ServiceLine
@@ -92,7 +92,8 @@ class PTPEdit(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         tables = ctx.tables
         ptp_codes = tables.ptp_codes
         for dos, lines, codes in date_groups(ctx):
@@ -109,17 +110,18 @@ class PTPEdit(Rule):
                     l2 = [b for b in l2 if any(not _other_provider(ctx, a, b) for a in l1)]
                     if not l2:
                         continue
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"NCCI edit {c1}/{c2} (modifier indicator 0): {c2} is not payable with {c1} on "
                         "the same date; no modifier bypasses it", line=l2[0], lines=[*l2, *l1],
-                        correct=f"drop {c2} (or report the single code that describes the service)")
+                        correct=f"drop {c2} (or report the single code that describes the service)"))
                     continue
                 bad = [b for b in l2 if any(not _bypassed(ctx, a, b) for a in l1)]
                 if bad:
                     carc = "97" if is_em(c2) else self.carc
                     hint = (f"{c2}-25 if significant and separately identifiable" if is_em(c2)
                             else f"{c2}-{distinct_hint(ctx)} if a separate lesion/site/session")
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"NCCI edit {c1}/{c2} (modifier indicator 1): {c2} billed with {c1} on the "
                         "same date without an NCCI-associated modifier", line=bad[0], lines=[*bad, *l1],
-                        carc=carc, correct=f"drop {c2}, or {hint}")
+                        carc=carc, correct=f"drop {c2}, or {hint}"))
+        return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import date_groups, distinct_hint, distinct_pair
 
@@ -47,7 +45,8 @@ class SimpleRepairWithExcision(Rule):
     severity = "error"
     carc = "97"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         tables = ctx.tables
         for _d, lines, codes in date_groups(ctx):
             if _SIMPLE.isdisjoint(codes):
@@ -62,10 +61,11 @@ class SimpleRepairWithExcision(Rule):
                 unseparated = [h for h in hosts if not distinct_pair(rep, h)]
                 if unseparated:
                     h = unseparated[0]
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"simple repair {rep.code} billed with {h.code} on the same date without a "
                         "distinct-site modifier; simple closure is included", line=rep, lines=[rep, *unseparated],
-                        correct=f"drop {rep.code}, or {rep.code}-{distinct_hint(ctx)} if it closed a separate wound")
+                        correct=f"drop {rep.code}, or {rep.code}-{distinct_hint(ctx)} if it closed a separate wound"))
+        return out
 
 
 def _codes(*ranges: tuple[int, int]) -> frozenset[str]:
@@ -171,7 +171,8 @@ class RepairSiteVsDiagnosis(Rule):
     severity = "error"
     carc = "11"
 
-    def check(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         for ln in ctx.lines:
             group = _GROUP_OF.get(ln.code)
             if group is None:
@@ -189,11 +190,12 @@ class RepairSiteVsDiagnosis(Rule):
             else:
                 listing = ", ".join(dxs)
                 if _W in verdicts:
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{ln.code} ({_GROUP_TEXT[group]}) for a limb diagnosis ({listing}); correct only for "
                         "a hand or foot", line=ln, severity="warning",
-                        correct="check the documented site: hand/foot vs rest of the limb")
+                        correct="check the documented site: hand/foot vs rest of the limb"))
                 else:
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"{ln.code} is a {_GROUP_TEXT[group]} code but the diagnosis site is {listing}", line=ln,
-                        correct="use the repair/flap/graft code of the wound's anatomic group")
+                        correct="use the repair/flap/graft code of the wound's anatomic group"))
+        return out

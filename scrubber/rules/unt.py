@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import date_groups, fmt_codes
@@ -49,7 +49,8 @@ class UnitsOverMUE(Rule):
                 return self._run(ctx)
         return ()               # no code with an MUE
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         mue = ctx.tables.mue
         for _d, lines, _codes in date_groups(ctx):
             totals: dict[str, int] = {}
@@ -60,18 +61,19 @@ class UnitsOverMUE(Rule):
                     totals[code] = totals.get(code, 0) + u
                     edit = mue[code]
                     if edit.mai == 1 and u > edit.mue_units and code[:1] not in ("J", "Q"):
-                        yield self.finding(
+                        out.append(self.finding(
                             ctx, f"{code} billed with {u} units on one line; the MUE is {edit.mue_units}",
-                            line=ln, correct=f"at most {edit.mue_units} unit(s) of {code} per line")
+                            line=ln, correct=f"at most {edit.mue_units} unit(s) of {code} per line"))
             for code, total in totals.items():
                 edit = mue[code]
                 if edit.mai == 1 or total <= edit.mue_units or code[:1] in ("J", "Q"):
                     continue
                 mine = [ln for ln in lines if ln.code == code]
-                yield self.finding(
+                out.append(self.finding(
                     ctx, f"{code} billed with {total} units on one date of service; the MUE is "
                     f"{edit.mue_units} (MAI {edit.mai})", line=mine[-1], lines=mine,
-                    correct=f"at most {edit.mue_units} unit(s) of {code} per date of service")
+                    correct=f"at most {edit.mue_units} unit(s) of {code} per date of service"))
+        return out
 
 
 class AddOnWithoutPrimary(Rule):
@@ -111,7 +113,8 @@ class AddOnWithoutPrimary(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         tables = ctx.tables
         for _d, lines, codes in date_groups(ctx):
             for ln in lines:
@@ -122,6 +125,7 @@ class AddOnWithoutPrimary(Rule):
                 if prim is None or not prim:
                     continue
                 if prim.isdisjoint(codes):
-                    yield self.finding(
+                    out.append(self.finding(
                         ctx, f"add-on {code} has no allowed primary ({fmt_codes(prim)}) on the same date",
-                        line=ln, correct=f"bill one of {fmt_codes(prim)} with {code}, or drop {code}")
+                        line=ln, correct=f"bill one of {fmt_codes(prim)} with {code}, or drop {code}"))
+        return out

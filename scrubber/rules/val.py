@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
@@ -116,10 +116,11 @@ class CodeNotEffective(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         lifetime = _sets(ctx).lifetime
         if ctx.codes.isdisjoint(lifetime):
-            return
+            return out
         tables = ctx.tables
         for ln in ctx.lines:
             if ln.code not in lifetime:
@@ -135,7 +136,8 @@ class CodeNotEffective(Rule):
                        f"service {_iso(dos)}")
             else:
                 msg = f"{ln.code} is only effective from {_iso(info.effective_from)}; date of service {_iso(dos)}"
-            yield self.finding(ctx, msg, line=ln, correct=_REPLACED_BY.get(ln.code))
+            out.append(self.finding(ctx, msg, line=ln, correct=_REPLACED_BY.get(ln.code)))
+        return out
 
 
 class LevelIINotExisting(Rule):
@@ -177,11 +179,12 @@ class LevelIINotExisting(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         drugs = ctx.drugs
         odd = ctx.codes - drugs.hcpcs_current
         if not odd:
-            return
+            return out
         for ln in ctx.lines:
             code = ln.code
             if code not in odd or not is_level2_form(code) or code[0] == "D":     # D = ADA dental (CDT) codes
@@ -191,18 +194,19 @@ class LevelIINotExisting(Rule):
             if status == "current":
                 continue
             if status == "nonexistent":
-                yield self.finding(ctx, f"{code} is not a HCPCS code ({drugs.nonexistent[code]})", line=ln,
-                                   correct="J3590 (unclassified biologic) with NDC and drug description, or the "
-                                   "product's own J code")
+                out.append(self.finding(ctx, f"{code} is not a HCPCS code ({drugs.nonexistent[code]})", line=ln,
+                                        correct="J3590 (unclassified biologic) with NDC and drug description, or the "
+                                        "product's own J code"))
             elif status == "deleted":
-                yield self.finding(ctx, f"{code} is not in the July 2026 HCPCS Level II code set (deleted); date "
-                                   f"of service {_iso(dos)}", line=ln)
+                out.append(self.finding(ctx, f"{code} is not in the July 2026 HCPCS Level II code set (deleted); date "
+                                        f"of service {_iso(dos)}", line=ln))
             elif status == "unknown_new":
-                yield self.finding(ctx, f"{code} is not in dermedi's HCPCS Level II list (July 2026); it may be a "
-                                   f"code added later, check the current HCPCS file", line=ln, severity="warning")
+                out.append(self.finding(ctx, f"{code} is not in dermedi's HCPCS Level II list (July 2026); it may be a "
+                                        f"code added later, check the current HCPCS file", line=ln, severity="warning"))
             else:
-                yield self.finding(ctx, f"{code} is not a HCPCS Level II code (not in the CMS July 2026 list, "
-                                   "PFS 2025 or ASP January 2026)", line=ln)
+                out.append(self.finding(ctx, f"{code} is not a HCPCS Level II code (not in the CMS July 2026 list, "
+                                        "PFS 2025 or ASP January 2026)", line=ln))
+        return out
 
 
 class CodeNotInTables(Rule):
@@ -246,25 +250,27 @@ class CodeNotInTables(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         odd = ctx.codes - _sets(ctx).known
         if not odd:
-            return
+            return out
         for ln in ctx.lines:
             code = ln.code
             if code not in odd or not is_cpt_form(code):
                 continue
             if code[-1:] == "F" and ln.charge is not None and ln.charge > Decimal("0.01"):
-                yield self.finding(ctx, f"{code} is not a Category II code (and those are $0 tracking codes, not "
-                                   "billable procedures)", line=ln, severity="error",
-                                   correct="the procedure's CPT code, e.g. shave removal 11300-11313")
+                out.append(self.finding(ctx, f"{code} is not a Category II code (and those are $0 tracking codes, not "
+                                        "billable procedures)", line=ln, severity="error",
+                                        correct="the procedure's CPT code, e.g. shave removal 11300-11313"))
                 continue
             if code.isdigit() and any(lo <= int(code) <= hi for lo, hi in _CLOSED_DERM_RANGES):
-                yield self.finding(ctx, f"{code} does not exist: it is not among the listed codes of its "
-                                   "dermatology family", line=ln, severity="error")
+                out.append(self.finding(ctx, f"{code} does not exist: it is not among the listed codes of its "
+                                        "dermatology family", line=ln, severity="error"))
                 continue
-            yield self.finding(ctx, f"{code} is not in dermedi's dermatology table nor in the CMS 2025 PFS code "
-                               "list; check that it exists on the date of service", line=ln)
+            out.append(self.finding(ctx, f"{code} is not in dermedi's dermatology table nor in the CMS 2025 PFS code "
+                                    "list; check that it exists on the date of service", line=ln))
+        return out
 
 
 class MalformedProcedureCode(Rule):
@@ -298,14 +304,16 @@ class MalformedProcedureCode(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         known = _sets(ctx).known
         for ln in ctx.lines:
             if ln.qualifier != "HC" and ln.qualifier not in _SV101_QUALIFIERS:
-                yield self.finding(ctx, f"SV101-1 qualifier {ln.qualifier!r} is not HC", line=ln,
-                                   correct="HC (CPT/HCPCS)")
+                out.append(self.finding(ctx, f"SV101-1 qualifier {ln.qualifier!r} is not HC", line=ln,
+                                        correct="HC (CPT/HCPCS)"))
             if ln.qualifier == "HC" and ln.code not in known and not (is_cpt_form(ln.code) or is_level2_form(ln.code)):
-                yield self.finding(ctx, f"procedure code {ln.code!r} is not a CPT or HCPCS code", line=ln)
+                out.append(self.finding(ctx, f"procedure code {ln.code!r} is not a CPT or HCPCS code", line=ln))
+        return out
 
 
 def _dx_status(ctx: ClaimContext) -> list[tuple[str, str]]:
@@ -372,22 +380,26 @@ class InvalidDiagnosis(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         icd = load_icd10cm()
         for raw, status in _dx_status(ctx):
             if status == "billable" and "." not in raw:
                 continue
             if "." in raw:
-                yield self.finding(ctx, f"diagnosis {raw} is sent with a decimal point; HI codes carry none",
-                                   correct=raw.replace(".", ""))
+                out.append(self.finding(ctx, f"diagnosis {raw} is sent with a decimal point; HI codes carry none",
+                                        correct=raw.replace(".", "")))
             if status == "invalid":
-                yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
+                out.append(self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})"))
             elif status == "unknown_in_category":
                 if _after_code_set(ctx):
-                    yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not in {icd.version}; it may be a code "
-                                       "added after 2026-09-30", severity="warning")
+                    out.append(self.finding(
+                        ctx, f"diagnosis {dotted_icd(raw)} is not in {icd.version}; it may be a code "
+                        "added after 2026-09-30", severity="warning"))
                 else:
-                    yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})")
+                    out.append(self.finding(
+                        ctx, f"diagnosis {dotted_icd(raw)} is not an ICD-10-CM code ({icd.version})"))
+        return out
 
 
 class NonBillableDiagnosis(Rule):
@@ -424,13 +436,16 @@ class NonBillableDiagnosis(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         icd = load_icd10cm()
         for raw, status in _dx_status(ctx):
             if status == "header":
                 hint = icd.children_hint(raw)
-                yield self.finding(ctx, f"diagnosis {dotted_icd(raw)} is a header code, not billable; code it to the "
-                                   "highest specificity", correct=("e.g. " + ", ".join(hint)) if hint else None)
+                out.append(self.finding(
+                    ctx, f"diagnosis {dotted_icd(raw)} is a header code, not billable; code it to the "
+                    "highest specificity", correct=("e.g. " + ", ".join(hint)) if hint else None))
+        return out
 
 
 class DiagnosisQualifier(Rule):
@@ -467,14 +482,16 @@ class DiagnosisQualifier(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         quals = [q for q, _c in ctx.claim.diagnoses]
         icd9 = [c for q, c in ctx.claim.diagnoses if q in ("BK", "BF")]
         if icd9:
-            yield self.finding(ctx, f"ICD-9-CM diagnoses (BK/BF) are not accepted: {', '.join(icd9)}",
-                               correct="ICD-10-CM codes with ABK/ABF")
+            out.append(self.finding(ctx, f"ICD-9-CM diagnoses (BK/BF) are not accepted: {', '.join(icd9)}",
+                                    correct="ICD-10-CM codes with ABK/ABF"))
         if "ABK" not in quals:
-            yield self.finding(ctx, "the claim has no principal ICD-10-CM diagnosis (HI*ABK)")
+            out.append(self.finding(ctx, "the claim has no principal ICD-10-CM diagnosis (HI*ABK)"))
+        return out
 
 
 class DiagnosisPointer(Rule):
@@ -510,19 +527,21 @@ class DiagnosisPointer(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         n = len(ctx.claim.diagnosis_codes)
         for ln in ctx.lines:
             if not ln.pointers:
-                yield self.finding(ctx, f"line {ln.number} ({ln.code}) has no diagnosis pointer", line=ln,
-                                   correct="SV107 pointing at the line's diagnosis")
+                out.append(self.finding(ctx, f"line {ln.number} ({ln.code}) has no diagnosis pointer", line=ln,
+                                        correct="SV107 pointing at the line's diagnosis"))
                 continue
             if min(ln.pointers) >= 1 and max(ln.pointers) <= n:
                 continue
             bad = [p for p in ln.pointers if p < 1 or p > n]
             if bad:
-                yield self.finding(ctx, f"line {ln.number} ({ln.code}) points at diagnosis "
-                                   f"{', '.join(map(str, bad))} but the claim has {n}", line=ln)
+                out.append(self.finding(ctx, f"line {ln.number} ({ln.code}) points at diagnosis "
+                                        f"{', '.join(map(str, bad))} but the claim has {n}", line=ln))
+        return out
 
 
 class TotalChargeMismatch(Rule):
@@ -736,22 +755,24 @@ class ServiceDateInvalid(Rule):
             return ()
         return self._run(ctx)
 
-    def _run(self, ctx: ClaimContext) -> Iterator[ScrubFinding]:
+    def _run(self, ctx: ClaimContext) -> list[ScrubFinding]:
+        out: list[ScrubFinding] = []
         fd = ctx.file_date
         limit = ctx.today if fd is None or fd > ctx.today else fd
         bad = [d for d in ctx.lines_by_date if d is None or d > limit]
         if not bad:
-            return
+            return out
         for ln in ctx.lines:
             dos = ctx.line_date(ln)
             if dos is None:
-                yield self.finding(ctx, f"line {ln.number} has no date of service (DTP*472)", line=ln)
+                out.append(self.finding(ctx, f"line {ln.number} has no date of service (DTP*472)", line=ln))
             elif dos > ctx.today:
-                yield self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is in the future "
-                                   f"(today {ctx.today.isoformat()})", line=ln)
+                out.append(self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is in the future "
+                                        f"(today {ctx.today.isoformat()})", line=ln))
             elif fd is not None and dos > fd:
-                yield self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is after the file's "
-                                   f"creation date {fd.isoformat()} (BHT04)", line=ln, severity="warning")
+                out.append(self.finding(ctx, f"line {ln.number} date of service {dos.isoformat()} is after the file's "
+                                        f"creation date {fd.isoformat()} (BHT04)", line=ln, severity="warning"))
+        return out
 
 
 class TimelyFiling(Rule):
