@@ -97,9 +97,90 @@ def claim_modifiers(ctx: ClaimContext) -> frozenset[str]:
     return mods_
 
 
+class _Answers:
+    """Per-code answers of one (CodeTables, DrugTables) pair, memoized: rules ask them for every line,
+    and the tables' own methods are interpreted Python (a call costs more than the lookup).  Each
+    dict is emptied when it grows past ``_ANSWERS_MAX`` (codes from the input are unbounded)."""
+
+    def __init__(self, tables: object, drugs: object) -> None:
+        self.tables = tables
+        self.drugs = drugs
+        self.drug_code: dict[str, bool] = {}
+        self.global_days: dict[str, str | None] = {}
+        self.family: dict[str, str | None] = {}
+        self.dx_family: dict[str, str | None] = {}
+        self.dx_site: dict[str, tuple[str | None, str | None]] = {}
+
+
+_ANSWERS_MAX = 50_000
+_ANSWERS: _Answers | None = None
+
+
+def _answers(ctx: ClaimContext) -> _Answers:
+    global _ANSWERS
+    a = _ANSWERS
+    if a is None or a.tables is not ctx.tables or a.drugs is not ctx.drugs:
+        a = _ANSWERS = _Answers(ctx.tables, ctx.drugs)
+    return a
+
+
+def is_drug_code(ctx: ClaimContext, code: str) -> bool:
+    """``DrugTables.is_drug_code``, memoized."""
+    memo = _answers(ctx).drug_code
+    hit = memo.get(code)
+    if hit is None:
+        if len(memo) >= _ANSWERS_MAX:
+            memo.clear()
+        hit = memo[code] = ctx.drugs.is_drug_code(code)
+    return hit
+
+
+def global_days(ctx: ClaimContext, code: str) -> str | None:
+    """``CodeTables.global_days``, memoized."""
+    memo = _answers(ctx).global_days
+    if code in memo:
+        return memo[code]
+    if len(memo) >= _ANSWERS_MAX:
+        memo.clear()
+    hit = memo[code] = ctx.tables.global_days(code)
+    return hit
+
+
+def family(ctx: ClaimContext, code: str) -> str | None:
+    """``CodeTables.family``, memoized."""
+    memo = _answers(ctx).family
+    if code in memo:
+        return memo[code]
+    if len(memo) >= _ANSWERS_MAX:
+        memo.clear()
+    hit = memo[code] = ctx.tables.family(code)
+    return hit
+
+
+def dx_family(ctx: ClaimContext, icd: str) -> str | None:
+    """``CodeTables.dx_family``, memoized."""
+    memo = _answers(ctx).dx_family
+    if icd in memo:
+        return memo[icd]
+    if len(memo) >= _ANSWERS_MAX:
+        memo.clear()
+    hit = memo[icd] = ctx.tables.dx_family(icd)
+    return hit
+
+
+def dx_site(ctx: ClaimContext, icd: str) -> tuple[str | None, str | None]:
+    """``CodeTables.dx_site``, memoized: (CPT site group, Mohs site)."""
+    memo = _answers(ctx).dx_site
+    hit = memo.get(icd)
+    if hit is None:
+        if len(memo) >= _ANSWERS_MAX:
+            memo.clear()
+        hit = memo[icd] = ctx.tables.dx_site(icd)
+    return hit
+
+
 def dx_families(ctx: ClaimContext, line: ServiceLine) -> list[str | None]:
-    fam = ctx.tables.dx_family
-    return [fam(dx) for dx in ctx.line_diagnoses(line)]
+    return [dx_family(ctx, dx) for dx in ctx.line_diagnoses(line)]
 
 
 def all_known_and_none_in(families: list[str | None], allowed: frozenset[str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
-from scrubber.rules._common import OFFICE_EM, date_groups, is_office_em, line_npi
+from scrubber.rules._common import OFFICE_EM, date_groups, global_days, is_office_em, line_npi
 
 _MINOR = frozenset({"000", "010"})
 
@@ -47,14 +47,13 @@ class EMWithMinorProcedure(Rule):
 
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
-        gd = ctx.tables.global_days
         for _d, lines, codes in date_groups(ctx):
             if not any(is_office_em(c) for c in codes):
                 continue
-            procs = [ln for ln in lines if gd(ln.code) in ("000", "010", "090")]
+            procs = [ln for ln in lines if global_days(ctx, ln.code) in ("000", "010", "090")]
             if not procs:
                 continue
-            major = any(gd(p.code) == "090" for p in procs)
+            major = any(global_days(ctx, p.code) == "090" for p in procs)
             proc_dx = {dx for p in procs for dx in ctx.line_diagnoses(p)}
             for em in lines:
                 if not is_office_em(em.code):
@@ -112,16 +111,15 @@ class Modifier57OnlyMajor(Rule):
 
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
-        gd = ctx.tables.global_days
         by_date = ctx.lines_by_date
         for d, lines, _codes in date_groups(ctx):
             for em in lines:
                 if "57" not in em.modifiers or not is_office_em(em.code):
                     continue
                 nxt = by_date.get(d + timedelta(days=1), []) if d is not None else []
-                if any(gd(ln.code) == "090" for ln in [*lines, *nxt]):
+                if any(global_days(ctx, ln.code) == "090" for ln in [*lines, *nxt]):
                     continue
-                minor = [ln for ln in lines if gd(ln.code) in _MINOR]
+                minor = [ln for ln in lines if global_days(ctx, ln.code) in _MINOR]
                 if minor:
                     out.append(self.finding(
                         ctx, f"{em.code}-57 with {', '.join(sorted({m.code for m in minor}))} (000/010-day global); "
@@ -258,9 +256,8 @@ class EMInPostopWithout24(Rule):
 
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
-        gd = ctx.tables.global_days
         surgeries = [(d0, ln, _POSTOP_DAYS[g]) for ln in ctx.lines
-                     if (g := str(gd(ln.code))) in _POSTOP_DAYS and (d0 := ctx.line_date(ln)) is not None]
+                     if (g := str(global_days(ctx, ln.code))) in _POSTOP_DAYS and (d0 := ctx.line_date(ln)) is not None]
         if not surgeries:
             return out
         for em in ctx.lines:

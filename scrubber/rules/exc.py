@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
-from scrubber.rules._common import all_known_and_none_in, dx_families
+from scrubber.rules._common import all_known_and_none_in, dx_families, dx_site
 
 _GROUP_NAME = {"A": "trunk/arms/legs", "B": "scalp/neck/hands/feet/genitalia",
                "C": "face/ears/eyelids/nose/lips/mucous membrane", "LIMB": "upper/lower limb"}
@@ -156,7 +156,7 @@ class SiteGroupVsDiagnosis(Rule):
             if not dxs:
                 continue
             group = info.site_group
-            sites = [tables.dx_site(dx)[0] for dx in dxs]
+            sites = [dx_site(ctx, dx)[0] for dx in dxs]
             if any(s is None or s == group or (s == "LIMB" and group == "A") for s in sites):
                 continue
             listing = ", ".join(f"{dx} ({_GROUP_NAME[str(s)]})" for dx, s in zip(dxs, sites, strict=True))

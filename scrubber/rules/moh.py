@@ -13,6 +13,8 @@ from scrubber.rules._common import (
     distinct_hint,
     distinct_pair,
     dx_families,
+    dx_site,
+    family,
     line_npi,
 )
 
@@ -114,12 +116,11 @@ class MohsWithSameLesionProcedure(Rule):
 
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
-        fam = ctx.tables.family
         ptp = ctx.tables.ptp_edit
         for dos, lines, _codes in date_groups(ctx):
             mohs = [ln for ln in lines if ln.code in MOHS_PRIMARY]
             for ln in lines:
-                if ln.code not in _BIOPSY and fam(ln.code) not in _SAME_LESION:
+                if ln.code not in _BIOPSY and family(ctx, ln.code) not in _SAME_LESION:
                     continue
                 bad = [m for m in mohs if ptp(m.code, ln.code, dos) is not None and _npi(ctx, m) == _npi(ctx, ln)
                        and not distinct_pair(m, ln)]
@@ -210,14 +211,13 @@ class MohsSiteVsDiagnosis(Rule):
 
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
-        tables = ctx.tables
         for ln in ctx.lines:
             if ln.code not in MOHS_PRIMARY:
                 continue
             dxs = ctx.line_diagnoses(ln)
             if not dxs:
                 continue
-            sites = [tables.dx_site(dx)[1] for dx in dxs]
+            sites = [dx_site(ctx, dx)[1] for dx in dxs]
             if any(s is None for s in sites):
                 continue
             listing = ", ".join(dxs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
-from scrubber.rules._common import date_groups, distinct_hint, distinct_pair
+from scrubber.rules._common import date_groups, distinct_hint, distinct_pair, family
 
 _SIMPLE = frozenset({"12001", "12002", "12004", "12005", "12006", "12007",
                      "12011", "12013", "12014", "12015", "12016", "12017", "12018"})
@@ -47,12 +47,11 @@ class SimpleRepairWithExcision(Rule):
 
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
-        tables = ctx.tables
         for _d, lines, codes in date_groups(ctx):
             if _SIMPLE.isdisjoint(codes):
                 continue
             hosts = [ln for ln in lines
-                     if ln.code in _CLOSING_BIOPSY or tables.family(ln.code) in _INCLUDES_CLOSURE]
+                     if ln.code in _CLOSING_BIOPSY or family(ctx, ln.code) in _INCLUDES_CLOSURE]
             if not hosts:
                 continue
             for rep in lines:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 
 from stdnum import luhn
 from stdnum.us import ein as _ein
@@ -187,7 +186,8 @@ class LevelIINotExisting(Rule):
             return out
         for ln in ctx.lines:
             code = ln.code
-            if code not in odd or not is_level2_form(code) or code[0] == "D":     # D = ADA dental (CDT) codes
+            # D = ADA dental (CDT) codes; a code starting with a digit (CPT) is never Level II
+            if code not in odd or not code[:1].isalpha() or code[0] == "D" or not is_level2_form(code):
                 continue
             dos = ctx.line_date(ln)
             status = drugs.level2_status(code, dos)
@@ -656,9 +656,22 @@ class InvalidNPI(Rule):
         return out
 
 
-@lru_cache(maxsize=1024)
+_TAX_ID: dict[tuple[str, str], tuple[str, str] | None] = {}     # (qualifier, value) -> problem
+
+
 def _tax_id_problem(qualifier: str, value: str) -> tuple[str, str] | None:
-    """(severity, message) for a malformed tax id, or None when it looks right."""
+    """(severity, message) for a malformed tax id, or None when it looks right (memoized: the same
+    billing providers recur)."""
+    key = (qualifier, value)
+    if key in _TAX_ID:
+        return _TAX_ID[key]
+    if len(_TAX_ID) >= 1024:
+        _TAX_ID.clear()
+    problem = _TAX_ID[key] = _tax_id_check(qualifier, value)
+    return problem
+
+
+def _tax_id_check(qualifier: str, value: str) -> tuple[str, str] | None:
     kind = "EIN" if qualifier == "EI" else "SSN"
     if len(value) != 9 or not value.isdigit():
         return "error", f"billing provider {kind} is not nine digits without a hyphen"
