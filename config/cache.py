@@ -29,6 +29,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 FORMAT = "1"                 # bump when the layout of a cache entry changes
+KEEP = 4                     # entries kept per table set (see _prune)
 _OFF = ("", "0", "off", "no", "false", "none")
 log = logging.getLogger(__name__)
 
@@ -96,12 +97,22 @@ def _store(folder: Path, name: str, path: Path, key: str, obj: object) -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        for old in folder.glob(f"{name}-*.pickle"):     # entries of earlier sources
-            if old != path:
-                with contextlib.suppress(OSError):
-                    old.unlink()
+        _prune(folder, name)
     except (OSError, pickle.PickleError, TypeError, AttributeError) as exc:
         log.debug("table cache not written (%s)", type(exc).__name__)
+
+
+def _prune(folder: Path, name: str) -> None:
+    """Keep the newest ``KEEP`` entries of ``name`` (two installs of dermedi, or a checkout and its
+    pure-Python copy, each have their own entry; older sources' entries go)."""
+    entries = []
+    for p in folder.glob(f"{name}-*.pickle"):
+        with contextlib.suppress(OSError):
+            entries.append((p.stat().st_mtime_ns, p))
+    entries.sort(reverse=True)
+    for _mtime, p in entries[KEEP:]:
+        with contextlib.suppress(OSError):
+            p.unlink()
 
 
 def cached(name: str, sources: Iterable[Path], kind: type[T], build: Callable[[], T]) -> T:

@@ -57,13 +57,26 @@ def test_second_load_comes_from_the_cache(folder: Path, source: Path) -> None:
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
 
 
-def test_changed_source_rebuilds_and_replaces_the_entry(folder: Path, source: Path) -> None:
+def test_changed_source_rebuilds(folder: Path, source: Path) -> None:
     cached("t", [source], Box, lambda: Box("old"))
     source.write_text("code\n11102\n11104\n")
     got = cached("t", [source], Box, lambda: Box("new"))
     assert got.value == "new"
-    assert len(list(folder.glob("t-*.pickle"))) == 1      # the stale entry is gone
     assert cached("t", [source], Box, lambda: Box("unused")).value == "new"
+
+
+def test_two_installs_keep_their_own_entries_and_old_ones_go(folder: Path, tmp_path: Path) -> None:
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("a")
+    b.write_text("b")
+    cached("t", [a], Box, lambda: Box("a"))
+    cached("t", [b], Box, lambda: Box("b"))
+    assert cached("t", [a], Box, lambda: Box("rebuilt")).value == "a"     # b's entry did not evict a's
+    for i in range(cache.KEEP + 2):                                       # entries of many other sources
+        src = tmp_path / f"s{i}.csv"
+        src.write_text(str(i))
+        cached("t", [src], Box, lambda i=i: Box(str(i)))  # type: ignore[misc]
+    assert len(list(folder.glob("t-*.pickle"))) == cache.KEEP
 
 
 def test_touched_source_rebuilds(folder: Path, source: Path) -> None:
