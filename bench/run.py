@@ -19,6 +19,9 @@ Contenders:
                  on the same file and on a file with ~3% held claims
   dermedi-scrub-pure  the same scrub on a copy of the sources without the mypyc-compiled
                  modules (what ``DERMEDI_PURE_PYTHON=1`` installs)
+  dermedi-scrub-baseline  with ``--baseline CHECKOUT``: the same scrub run by another checkout's
+                 installed dermedi (``CHECKOUT/.venv/bin/dermedi``, e.g. an earlier commit), to
+                 compare two versions on the same file in the same run
   pyx12          ``x12valid`` (pyx12 5010 validation), up to ``--pyx12-max`` claims
   x12sdk         x12sdk models (bench/venvs/x12sdk), up to ``--slow-max`` claims
   lfh            LinuxForHealth x12 models (bench/venvs/lfh, pydantic<2), up to ``--slow-max``
@@ -57,12 +60,14 @@ WARM_SAMPLE = ROOT / "samples" / "medicare-mb.837"
 BEGIN = "<!-- bench:begin (written by bench/run.py; edit outside these markers) -->"
 END = "<!-- bench:end -->"
 
-ALL = ("bare-split", "dermedi-parse", "dermedi-scrub", "dermedi-scrub-pure", "pyx12", "x12sdk", "lfh")
+ALL = ("bare-split", "dermedi-parse", "dermedi-scrub", "dermedi-scrub-pure", "dermedi-scrub-baseline", "pyx12",
+       "x12sdk", "lfh")
 LABELS = {
     "bare-split": "bare `bytes.split` (floor)",
     "dermedi-parse": "**dermedi parse --format summary**",
     "dermedi-scrub": "**dermedi scrub** (parse+scrub+write)",
     "dermedi-scrub-pure": "dermedi scrub, pure-Python build (not compiled)",
+    "dermedi-scrub-baseline": "dermedi scrub, baseline {version}",
     "pyx12": "pyx12 4.0 validation (x12valid)",
     "x12sdk": "x12sdk {version} models",
     "lfh": "LinuxForHealth x12 {version} models",
@@ -189,13 +194,17 @@ def package_version(py: Path, dist: str) -> str:
         return "?"
 
 
+BASELINE: Path | None = None     # --baseline: another checkout with its own .venv
+
+
 def command(contender: str, path: Path, outdir: Path) -> list[str] | None:
     if contender == "bare-split":
         return [str(PY), str(BENCH / "contenders" / "bare_split.py"), str(path)]
     if contender == "dermedi-parse":
         return [str(DERMEDI), "parse", "--format", "summary", str(path)]
-    if contender == "dermedi-scrub":
-        return [str(DERMEDI), "scrub", str(path), "--clean-out", str(outdir / "clean.837"),
+    if contender in ("dermedi-scrub", "dermedi-scrub-baseline"):
+        exe = DERMEDI if contender == "dermedi-scrub" else (BASELINE or ROOT) / ".venv" / "bin" / "dermedi"
+        return [str(exe), "scrub", str(path), "--clean-out", str(outdir / "clean.837"),
                 "--held-out", str(outdir / "held.837"), "--report", str(outdir / "report.json"), "--quiet"]
     if contender == "dermedi-scrub-pure":
         # the same command on a copy of the sources without the mypyc-compiled modules
@@ -216,6 +225,18 @@ def command(contender: str, path: Path, outdir: Path) -> list[str] | None:
         script = "x12sdk_parse.py" if contender == "x12sdk" else "lfh_parse.py"
         return [str(py), str(BENCH / "contenders" / script), str(path)]
     raise ValueError(contender)
+
+
+def baseline_name() -> str:
+    """The baseline checkout's commit (for its label)."""
+    if BASELINE is None:
+        return "?"
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=BASELINE, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        rev = ""
+    return f"commit {rev}" if rev else str(BASELINE)
 
 
 def pure_sources(base: Path) -> Path:
@@ -279,7 +300,7 @@ def run_contender(contender: str, label: str, size: int, path: Path, repeat: int
             res.status = "timeout"
             res.note = f"killed after {timeout:.0f} s"
             return res
-        ok_rc = {0} | ({1} if contender in ("dermedi-scrub", "dermedi-scrub-pure", "pyx12") else set())
+        ok_rc = {0} | ({1} if contender.startswith("dermedi-scrub") or contender == "pyx12" else set())
         if run.rc not in ok_rc:
             res.status = "failed"
             res.note = f"exit {run.rc}: {run.stderr_tail}"
@@ -408,6 +429,11 @@ def checks(results: list[Result]) -> list[str]:
     if scrub and pure and scrub.cpu and pure.cpu:
         lines.append(f"- compiled vs pure-Python scrub, {big:,} claims: {big / pure.cpu:,.0f} → {big / scrub.cpu:,.0f} "
                      f"claims/s CPU ({pure.cpu / scrub.cpu:.2f}×)")
+    baseline = get(big, "dermedi-scrub-baseline")
+    if scrub and baseline and scrub.cpu and baseline.cpu:
+        lines.append(f"- this build vs the baseline ({baseline.label.split('baseline ', 1)[-1]}), {big:,} claims: "
+                     f"{big / baseline.cpu:,.0f} → {big / scrub.cpu:,.0f} claims/s CPU "
+                     f"({baseline.cpu / scrub.cpu:.2f}×)")
     return lines
 
 
@@ -490,6 +516,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-doc", action="store_true", help="print the table only")
     ap.add_argument("--json", type=Path, help="also write the raw results here")
     ap.add_argument("--from-json", type=Path, help="run nothing: write the doc from a --json file")
+    ap.add_argument("--baseline", type=Path,
+                    help="another checkout (with its .venv) whose dermedi scrub runs alternately with this one's")
     args = ap.parse_args(argv)
 
     if args.from_json is not None:
@@ -509,6 +537,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    global BASELINE
+    if args.baseline is not None:
+        BASELINE = args.baseline.resolve()
+        if not (BASELINE / ".venv" / "bin" / "dermedi").exists():
+            ap.error(f"--baseline {args.baseline}: no .venv/bin/dermedi there")
+    else:
+        skip.add("dermedi-scrub-baseline")
     if args.only:
         skip |= set(ALL) - {s.strip() for s in args.only.split(",") if s.strip()}
     unknown = skip - set(ALL)
@@ -553,20 +588,25 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(r)
                     continue
                 repeat = args.slow_repeat if slow else (args.repeat if size <= 10000 else args.big_repeat)
-                if contender == "dermedi-scrub-pure" and "dermedi-scrub" not in skip:
+                partners = [c for c in ("dermedi-scrub-pure", "dermedi-scrub-baseline") if c not in skip]
+                if contender in partners and "dermedi-scrub" not in skip:
                     continue        # measured with dermedi-scrub, run for run
-                if contender == "dermedi-scrub" and "dermedi-scrub-pure" not in skip:
-                    # the machine's speed drifts over minutes: alternate compiled and pure-Python runs
-                    label_p = LABELS["dermedi-scrub-pure"]
-                    pair = [Result(size, path.name, path.stat().st_size / 1e6, c, lb)
-                            for c, lb in ((contender, label), ("dermedi-scrub-pure", label_p))]
+                if contender == "dermedi-scrub" and partners:
+                    # the machine's speed drifts over minutes: alternate this build's runs with the
+                    # pure-Python build's and the baseline's
+                    labels = {"dermedi-scrub-pure": LABELS["dermedi-scrub-pure"],
+                              "dermedi-scrub-baseline": LABELS["dermedi-scrub-baseline"].format(
+                                  version=baseline_name())}
+                    group = [Result(size, path.name, path.stat().st_size / 1e6, contender, label)] + [
+                        Result(size, path.name, path.stat().st_size / 1e6, c, labels[c]) for c in partners]
                     for _ in range(repeat):
-                        for res in pair:
+                        for res in group:
                             one = run_contender(res.contender, res.label, size, path, 1, args.timeout, outdir)
                             res.runs += one.runs
                             res.note, res.status = one.note or res.note, one.status
-                    pair[1].note = pair[1].note or f"best of {repeat}, alternated with the compiled runs"
-                    results.extend(pair)
+                    for res in group[1:]:
+                        res.note = res.note or f"best of {repeat}, alternated with this build's runs"
+                    results.extend(group)
                 else:
                     results.append(run_contender(contender, label, size, path, repeat, args.timeout, outdir))
                 if contender == "dermedi-scrub" and held_path is not None:
