@@ -24,7 +24,9 @@ from typing import IO, BinaryIO
 
 from edi.errors import Finding, NotX12Error, WrongTransactionError, X12Error
 
-CHUNK_SIZE = 1 << 20
+# 256 KiB: a block's bytes, text and segment strings stay small (1 MiB blocks: ~9 MB more peak RSS
+# on a 100k-claim scrub, and no faster)
+CHUNK_SIZE = 1 << 18
 ISA_LENGTH = 106
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _WS = "\r\n \t"
@@ -208,7 +210,7 @@ class SegmentReader:
         return self._iterate()
 
     def _iterate(self) -> Iterator[Segment]:
-        # Hot loop: one pass per 1 MiB block.  Per segment it does one str.split, one
+        # Hot loop: one pass per 256 KiB block.  Per segment it does one str.split, one
         # object and a few set lookups; the block-level work (control-character scan,
         # splitting on the terminator) runs in C.  See docs/performance.md.
         try:
