@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any, cast
 
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext
@@ -105,11 +106,11 @@ class _Answers:
     def __init__(self, tables: object, drugs: object) -> None:
         self.tables = tables
         self.drugs = drugs
-        self.drug_code: dict[str, bool] = {}
-        self.global_days: dict[str, str | None] = {}
-        self.family: dict[str, str | None] = {}
-        self.dx_family: dict[str, str | None] = {}
-        self.dx_site: dict[str, tuple[str | None, str | None]] = {}
+        self.drug_code: dict[str, Any] = {}        # code -> bool
+        self.global_days: dict[str, Any] = {}      # code -> str | None
+        self.family: dict[str, Any] = {}           # code -> str | None
+        self.dx_family: dict[str, Any] = {}        # ICD-10-CM -> str | None
+        self.dx_site: dict[str, Any] = {}          # ICD-10-CM -> (site group, Mohs site)
 
 
 _ANSWERS_MAX = 50_000
@@ -124,59 +125,39 @@ def _answers(ctx: ClaimContext) -> _Answers:
     return a
 
 
+def _answer(memo: dict[str, Any], code: str, table: object, method: str) -> Any:
+    """``table.method(code)``, through ``memo``."""
+    if code in memo:
+        return memo[code]
+    if len(memo) >= _ANSWERS_MAX:
+        memo.clear()
+    hit = memo[code] = getattr(table, method)(code)
+    return hit
+
+
 def is_drug_code(ctx: ClaimContext, code: str) -> bool:
     """``DrugTables.is_drug_code``, memoized."""
-    memo = _answers(ctx).drug_code
-    hit = memo.get(code)
-    if hit is None:
-        if len(memo) >= _ANSWERS_MAX:
-            memo.clear()
-        hit = memo[code] = ctx.drugs.is_drug_code(code)
-    return hit
+    return cast(bool, _answer(_answers(ctx).drug_code, code, ctx.drugs, "is_drug_code"))
 
 
 def global_days(ctx: ClaimContext, code: str) -> str | None:
     """``CodeTables.global_days``, memoized."""
-    memo = _answers(ctx).global_days
-    if code in memo:
-        return memo[code]
-    if len(memo) >= _ANSWERS_MAX:
-        memo.clear()
-    hit = memo[code] = ctx.tables.global_days(code)
-    return hit
+    return cast("str | None", _answer(_answers(ctx).global_days, code, ctx.tables, "global_days"))
 
 
 def family(ctx: ClaimContext, code: str) -> str | None:
     """``CodeTables.family``, memoized."""
-    memo = _answers(ctx).family
-    if code in memo:
-        return memo[code]
-    if len(memo) >= _ANSWERS_MAX:
-        memo.clear()
-    hit = memo[code] = ctx.tables.family(code)
-    return hit
+    return cast("str | None", _answer(_answers(ctx).family, code, ctx.tables, "family"))
 
 
 def dx_family(ctx: ClaimContext, icd: str) -> str | None:
     """``CodeTables.dx_family``, memoized."""
-    memo = _answers(ctx).dx_family
-    if icd in memo:
-        return memo[icd]
-    if len(memo) >= _ANSWERS_MAX:
-        memo.clear()
-    hit = memo[icd] = ctx.tables.dx_family(icd)
-    return hit
+    return cast("str | None", _answer(_answers(ctx).dx_family, icd, ctx.tables, "dx_family"))
 
 
 def dx_site(ctx: ClaimContext, icd: str) -> tuple[str | None, str | None]:
     """``CodeTables.dx_site``, memoized: (CPT site group, Mohs site)."""
-    memo = _answers(ctx).dx_site
-    hit = memo.get(icd)
-    if hit is None:
-        if len(memo) >= _ANSWERS_MAX:
-            memo.clear()
-        hit = memo[icd] = ctx.tables.dx_site(icd)
-    return hit
+    return cast("tuple[str | None, str | None]", _answer(_answers(ctx).dx_site, icd, ctx.tables, "dx_site"))
 
 
 def dx_families(ctx: ClaimContext, line: ServiceLine) -> list[str | None]:
