@@ -849,7 +849,7 @@ class ClaimWriter:
         pre, esep, term = self._pre, self.d.element, self.d.segment
         esep_join = esep.join
         parts: list[str] = []         # HL loops (re)written for this claim, each segment's elements joined
-        origins: list[int] = []
+        origins = self.origins
         for i, node in enumerate(chain):
             key = id(node)
             seen = old_map.get(key)
@@ -863,12 +863,12 @@ class ClaimWriter:
             has_child = "1" if i + 1 < len(chain) else "0"
             hl = ["HL", number, parent_entry[1] if parent_entry is not None else "", node.level, has_child]
             parts.append(esep_join(hl))
-            origins.append(node.hl.number)
             node_segs = node.segments
             for k in range(1, len(node_segs)):
-                s = node_segs[k]
-                parts.append(esep_join(s.elements))
-                origins.append(s.number)
+                parts.append(esep_join(node_segs[k].elements))
+            if origins is not None:
+                origins.append(node.hl.number)
+                origins.extend([s.number for s in node_segs[1:]])
         self._hl_map = new_map
         # the loops and the claim's own segments, rendered in one go: one string per segment (its
         # elements joined) and one join of those with terminator + whitespace between them
@@ -878,9 +878,8 @@ class ClaimWriter:
         for s in segs:
             parts.append(esep_join(s.elements))
         self._buf.append(pre + (term + pre).join(parts) + term)
-        if self.origins is not None:
-            self.origins.extend(origins)
-            self.origins.extend([s.number for s in segs])
+        if origins is not None:
+            origins.extend([s.number for s in segs])
         self._st_segments += len(parts)
         self._pending += len(parts)
         if self._pending > 4096:

@@ -98,14 +98,18 @@ def claim_modifiers(ctx: ClaimContext) -> frozenset[str]:
     return mods_
 
 
-class _Answers:
-    """Per-code answers of one (CodeTables, DrugTables) pair, memoized: rules ask them for every line,
-    and the tables' own methods are interpreted Python (a call costs more than the lookup).  Each
-    dict is emptied when it grows past ``_ANSWERS_MAX`` (codes from the input are unbounded)."""
+class TableDerived:
+    """What the rules derive from one (CodeTables, DrugTables) pair, kept until the pair changes.
+
+    Per-code answers, memoized: rules ask them for every line, and the tables' own methods are
+    interpreted Python (a call costs more than the lookup); each dict is emptied when it grows past
+    ``_ANSWERS_MAX`` (codes from the input are unbounded).  ``extra`` holds what a rule module
+    derives from the pair once (e.g. VAL's code sets)."""
 
     def __init__(self, tables: object, drugs: object) -> None:
         self.tables = tables
         self.drugs = drugs
+        self.extra: dict[str, Any] = {}
         self.drug_code: dict[str, Any] = {}        # code -> bool
         self.global_days: dict[str, Any] = {}      # code -> str | None
         self.family: dict[str, Any] = {}           # code -> str | None
@@ -114,15 +118,16 @@ class _Answers:
 
 
 _ANSWERS_MAX = 50_000
-_ANSWERS: _Answers | None = None
+_DERIVED: TableDerived | None = None
 
 
-def _answers(ctx: ClaimContext) -> _Answers:
-    global _ANSWERS
-    a = _ANSWERS
-    if a is None or a.tables is not ctx.tables or a.drugs is not ctx.drugs:
-        a = _ANSWERS = _Answers(ctx.tables, ctx.drugs)
-    return a
+def table_derived(ctx: ClaimContext) -> TableDerived:
+    """The :class:`TableDerived` of the claim's tables."""
+    global _DERIVED
+    d = _DERIVED
+    if d is None or d.tables is not ctx.tables or d.drugs is not ctx.drugs:
+        d = _DERIVED = TableDerived(ctx.tables, ctx.drugs)
+    return d
 
 
 def _answer(memo: dict[str, Any], code: str, table: object, method: str) -> Any:
@@ -137,27 +142,27 @@ def _answer(memo: dict[str, Any], code: str, table: object, method: str) -> Any:
 
 def is_drug_code(ctx: ClaimContext, code: str) -> bool:
     """``DrugTables.is_drug_code``, memoized."""
-    return cast(bool, _answer(_answers(ctx).drug_code, code, ctx.drugs, "is_drug_code"))
+    return cast(bool, _answer(table_derived(ctx).drug_code, code, ctx.drugs, "is_drug_code"))
 
 
 def global_days(ctx: ClaimContext, code: str) -> str | None:
     """``CodeTables.global_days``, memoized."""
-    return cast("str | None", _answer(_answers(ctx).global_days, code, ctx.tables, "global_days"))
+    return cast("str | None", _answer(table_derived(ctx).global_days, code, ctx.tables, "global_days"))
 
 
 def family(ctx: ClaimContext, code: str) -> str | None:
     """``CodeTables.family``, memoized."""
-    return cast("str | None", _answer(_answers(ctx).family, code, ctx.tables, "family"))
+    return cast("str | None", _answer(table_derived(ctx).family, code, ctx.tables, "family"))
 
 
 def dx_family(ctx: ClaimContext, icd: str) -> str | None:
     """``CodeTables.dx_family``, memoized."""
-    return cast("str | None", _answer(_answers(ctx).dx_family, icd, ctx.tables, "dx_family"))
+    return cast("str | None", _answer(table_derived(ctx).dx_family, icd, ctx.tables, "dx_family"))
 
 
 def dx_site(ctx: ClaimContext, icd: str) -> tuple[str | None, str | None]:
     """``CodeTables.dx_site``, memoized: (CPT site group, Mohs site)."""
-    return cast("tuple[str | None, str | None]", _answer(_answers(ctx).dx_site, icd, ctx.tables, "dx_site"))
+    return cast("tuple[str | None, str | None]", _answer(table_derived(ctx).dx_site, icd, ctx.tables, "dx_site"))
 
 
 def dx_families(ctx: ClaimContext, line: ServiceLine) -> list[str | None]:

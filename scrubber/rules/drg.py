@@ -328,7 +328,7 @@ class DrugUnits(Rule):
         mue_table = ctx.tables.mue
         for (_d, code), group in totals.items():
             edit = mue_table.get(code)
-            info = ctx.drugs.drugs.get(code)
+            info = ctx.drugs.drug(code)
             if edit is not None:
                 mue, mai = edit.mue_units, edit.mai
             elif info is not None and info.mue is not None:
@@ -415,7 +415,7 @@ class JwJzModifier(Rule):
                                         "amount", line=jw[0], correct=f"add the administered {code} line"))
             if not required or jw or d is None or d < JZ_REQUIRED:
                 continue
-            info = ctx.drugs.drugs.get(code)
+            info = ctx.drugs.drug(code)
             if info is None or info.single_dose is not True:
                 continue
             for ln in given:
@@ -471,7 +471,7 @@ class DrugWithoutAdministration(Rule):
             if ln.code in seen or "JW" in ln.modifiers:
                 continue
             seen.add(ln.code)
-            info = ctx.drugs.drugs.get(ln.code)
+            info = ctx.drugs.drug(ln.code)
             if info is None:
                 if ln.code[:1] == "J" and ln.code[:2] not in ("J7", "J8") and codes.isdisjoint(ALL_ADMIN):
                     out.append(self.finding(ctx, f"{ln.code} is billed without an administration code", line=ln,
@@ -526,7 +526,7 @@ class DrugDiagnosisMismatch(Rule):
     def check(self, ctx: ClaimContext) -> list[ScrubFinding]:
         out: list[ScrubFinding] = []
         for ln in drug_lines(ctx):
-            info = ctx.drugs.drugs.get(ln.code)
+            info = ctx.drugs.drug(ln.code)
             if info is None or not info.indications:
                 continue
             dx = _dx_for(ctx, ln)
@@ -635,7 +635,7 @@ class SelfAdministeredDrugMedicare(Rule):
         if not ctx.is_medicare:
             return out
         for ln in drug_lines(ctx):
-            info = ctx.drugs.drugs.get(ln.code)
+            info = ctx.drugs.drug(ln.code)
             if info is not None and info.self_administered and "JW" not in ln.modifiers:
                 out.append(self.finding(ctx, f"{ln.code} ({info.name}) is usually self-administered: excluded from "
                                         "Medicare Part B by the MAC SAD lists", line=ln))
@@ -685,7 +685,7 @@ class ChemoAdminForBiologic(Rule):
         lines = drug_lines(ctx)
         neoplasm = any(c[:1] == "C" or (c[:1] == "D" and c[1:3].isdigit() and int(c[1:3]) <= 49)
                        for c in ctx.claim.diagnosis_codes)
-        infos = [ctx.drugs.drugs.get(ln.code) for ln in lines]
+        infos = [ctx.drugs.drug(ln.code) for ln in lines]
         known = [i for i, ln in zip(infos, lines, strict=True)
                  if i is not None and not (ln.code == "J3590" and not neoplasm)]
         if not known and not (lines and all(ln.code == "J3590" for ln in lines) and not neoplasm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from stdnum import luhn
 from stdnum.us import ein as _ein
@@ -15,6 +16,7 @@ from config.icd10cm import FY_END, load_icd10cm
 from config.tables import CodeTables
 from edi.x837 import HLNode, dotted_icd
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
+from scrubber.rules._common import table_derived
 
 # Replacements for codes deleted from CPT (what to bill instead), for the correct-coding hint.
 _REPLACED_BY = {
@@ -26,22 +28,17 @@ _SV101_QUALIFIERS = frozenset({"HC", "ER", "IV", "WK"})
 
 
 class _Sets:
-    """Code sets derived from one (CodeTables, DrugTables) pair, rebuilt when the pair changes:
+    """Code sets derived from one (CodeTables, DrugTables) pair (kept in its ``TableDerived``):
     ``lifetime`` = derm-table codes with effective dates; ``known`` = every code of the derm table,
     PFS 2025 and the July 2026 HCPCS list."""
 
     def __init__(self, tables: CodeTables, drugs: DrugTables) -> None:
-        self.tables = tables
-        self.drugs = drugs
         self.lifetime = frozenset(c for c, i in tables.codes.items()
                                   if i.effective_from is not None or i.effective_to is not None)
         self.known = frozenset(tables.codes) | frozenset(drugs.pfs2025) | drugs.hcpcs_current
         # known codes VAL002 never reports at any date
         self.safe_level2 = (drugs.hcpcs_current - frozenset(drugs.nonexistent)) | frozenset(
             c for c in self.known if not is_level2_form(c))
-
-
-_SETS: _Sets | None = None      # the sets of the tables in use
 
 
 # Dermatology families whose every code is listed in config/tables/derm_codes.csv (domain codes.csv,
@@ -52,11 +49,11 @@ _CLOSED_DERM_RANGES: tuple[tuple[int, int], ...] = (
 
 
 def _sets(ctx: ClaimContext) -> _Sets:
-    global _SETS
-    sets = _SETS
-    if sets is None or sets.tables is not ctx.tables or sets.drugs is not ctx.drugs:
-        sets = _SETS = _Sets(ctx.tables, ctx.drugs)
-    return sets
+    extra = table_derived(ctx).extra
+    sets = extra.get("val_sets")
+    if sets is None:
+        sets = extra["val_sets"] = _Sets(ctx.tables, ctx.drugs)
+    return cast(_Sets, sets)
 
 
 _BILLING: dict[int, tuple[HLNode, tuple[str, str, str]]] = {}
@@ -186,8 +183,7 @@ class LevelIINotExisting(Rule):
             return out
         for ln in ctx.lines:
             code = ln.code
-            # D = ADA dental (CDT) codes; a code starting with a digit (CPT) is never Level II
-            if code not in odd or not code[:1].isalpha() or code[0] == "D" or not is_level2_form(code):
+            if code not in odd or not is_level2_form(code) or code[0] == "D":     # D = ADA dental (CDT) codes
                 continue
             dos = ctx.line_date(ln)
             status = drugs.level2_status(code, dos)
