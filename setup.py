@@ -67,7 +67,7 @@ def _precompile() -> None:
     changes nothing but the start-up time."""
     import compileall
 
-    for pkg in ("dermedi", "edi", "scrubber", "remits", "clearinghouse", "config"):
+    for pkg in ("dermedi", "edi", "scrubber", "store", "remits", "clearinghouse", "config"):
         try:
             compileall.compile_dir(str(ROOT / pkg), quiet=1)
         except OSError:     # a read-only tree: Python compiles in memory, as before

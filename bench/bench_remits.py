@@ -53,8 +53,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=16)
     ap.add_argument("--pg", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
-    from dermedi.db import open_database
     from remits.ingest import ingest_835_file
+    from store import open_database
 
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "big.835"

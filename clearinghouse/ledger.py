@@ -1,4 +1,4 @@
-"""Ledger operations on :mod:`dermedi.db.ledger`: control numbers, queueing, state changes, acks.
+"""Ledger operations on :mod:`store.ledger`: control numbers, queueing, state changes, acks.
 
 Exactly once rests on three things:
 
@@ -18,8 +18,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dermedi.db import session_scope
-from dermedi.db.ledger import (
+from store import session_scope
+from store.ledger import (
     PENDING_STATES,
     ControlSequence,
     Submission,

@@ -30,15 +30,16 @@ from sqlalchemy.exc import IntegrityError
 
 from clearinghouse import ledger
 from clearinghouse.acks import read_999_acks, read_ta1, sniff_kind
+from clearinghouse.connect import open_transport
 from clearinghouse.errors import TransientError, TransportError
 from clearinghouse.locks import run_lock
 from clearinghouse.naming import is_temp, sanitize
 from clearinghouse.store import commit, private_dir, private_temp
 from clearinghouse.submit import Sleep, TransportFactory, lock_dir
-from clearinghouse.transport import RemoteEntry, Transport, open_transport
+from clearinghouse.transport import RemoteEntry, Transport
 from config.settings import ClearinghouseProfile, Settings
-from dermedi.db import session_scope
-from dermedi.db.ledger import ResponseFile, utcnow
+from store import session_scope
+from store.ledger import ResponseFile, utcnow
 
 log = logging.getLogger("dermedi.clearinghouse.receive")
 

@@ -105,8 +105,8 @@ def run_job(config_path: str | None, clearinghouse: str) -> None:
     """The scheduled job (module level, so the job store can reference it): outbox -> send, then receive."""
     from clearinghouse.receive import receive
     from clearinghouse.submit import run_outbox
-    from dermedi.db import open_database, session_scope
-    from dermedi.db.ledger import SchedulerRun, utcnow
+    from store import open_database, session_scope
+    from store.ledger import SchedulerRun, utcnow
 
     settings = load_settings(config_path)
     profile = settings.clearinghouse(clearinghouse)
@@ -248,8 +248,8 @@ def scheduler_status(settings: Settings, engine: Engine) -> list[JobStatus]:
     """Next run times (as stored in the job store, else computed from the schedule) and last runs."""
     from datetime import UTC
 
-    from dermedi.db import session_scope
-    from dermedi.db.ledger import SchedulerRun
+    from store import session_scope
+    from store.ledger import SchedulerRun
 
     stored: dict[str, float | None] = {}
     if inspect(engine).has_table(JOBS_TABLE):

@@ -24,17 +24,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from clearinghouse import ledger
+from clearinghouse.connect import open_transport
 from clearinghouse.errors import LocalConfigError, RemoteConflictError, TransportError
 from clearinghouse.locks import run_lock
 from clearinghouse.naming import remote_name, sanitize
 from clearinghouse.scrub import scrub_claims
 from clearinghouse.store import HashingWriter, commit, private_dir, private_temp, sha256_file
-from clearinghouse.transport import Transport, open_transport, remove_stray_parts, upload_atomic
+from clearinghouse.transport import Transport, remove_stray_parts, upload_atomic
 from config.settings import ClearinghouseProfile, Settings
-from dermedi.db import session_scope
+from edi.files import private_open
 from edi.reader import Delimiters, Segment
 from edi.x837 import Claim, ClaimWriter, Parser837
 from remits.worklist import record_scrub_results, record_submitted_claims
+from store import session_scope
 
 log = logging.getLogger("dermedi.clearinghouse.submit")
 
@@ -163,7 +165,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 close_current()
                 isa13 = ledger.next_control_number(engine, profile.name)
                 temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
-                handle = _open_private(temp)
+                handle = private_open(temp)
                 hasher = HashingWriter()
                 current = _OpenFile(
                     temp=temp, handle=handle, isa13=isa13, hasher=hasher,
@@ -191,10 +193,10 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 result.held += 1
                 if held_writer is None:
                     fd_path = held_dir / f".{sanitize(source.stem)}.{source_sha[:12]}.held.tmp"
-                    held_temp = (fd_path, _open_private(fd_path))
+                    held_temp = (fd_path, private_open(fd_path))
                     held_writer = ClaimWriter(held_temp[1], parser.delimiters)
                     report_temp = (held_dir / f".{sanitize(source.stem)}.{source_sha[:12]}.held.json.tmp")
-                    report_fh = _open_private(report_temp)
+                    report_fh = private_open(report_temp)
                     report_fh.write(json.dumps({"source": source.name, "source_sha256": source_sha})[:-1].encode()
                                     + b', "held": [\n')
                 else:
@@ -259,11 +261,6 @@ def _claim_size(claim: Claim) -> int:
         if node is not None:
             n += sum(len(s.elements) + sum(map(len, s.elements)) + 2 for s in node.segments)
     return n + sum(len(s.elements) + sum(map(len, s.elements)) + 2 for s in claim.all_segments())
-
-
-def _open_private(path: Path) -> IO[bytes]:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    return os.fdopen(fd, "wb")
 
 
 # --- delivery ----------------------------------------------------------------------------------
@@ -473,7 +470,7 @@ def run_outbox(engine: Engine, settings: Settings, profile: ClearinghouseProfile
 def _source_delivered(engine: Engine, clearinghouse: str, source_sha: str) -> bool:
     from sqlalchemy import select
 
-    from dermedi.db.ledger import PENDING_STATES, Submission
+    from store.ledger import PENDING_STATES, Submission
 
     with session_scope(engine) as s:
         n = s.scalar(select(Submission.id).where(Submission.clearinghouse == clearinghouse,

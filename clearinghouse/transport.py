@@ -162,14 +162,3 @@ def _remove_quietly(transport: Transport, directory: str, name: str) -> bool:
         log.warning("could not remove temporary file %s on %s: %s", name, transport.describe(),
                     classify(exc, "remove").message)
         return False
-
-
-def open_transport(profile: ClearinghouseProfile) -> Transport:
-    """The transport the profile asks for (not yet connected)."""
-    if profile.transport == "directory":
-        from clearinghouse.directory import DirectoryTransport
-
-        return DirectoryTransport(profile)
-    from clearinghouse.sftp import SFTPTransport
-
-    return SFTPTransport(profile)

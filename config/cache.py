@@ -43,10 +43,20 @@ def cache_dir() -> Path | None:
     return Path(base) / "dermedi"
 
 
+def _dermedi_version() -> str:
+    """The installed distribution's version (config/ sits below the dermedi shell and never imports it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dermedi")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _key(name: str, sources: Iterable[Path]) -> str:
     import pydantic
 
-    from dermedi import __version__
+    __version__ = _dermedi_version()
 
     h = hashlib.sha256()
     for part in (FORMAT, name, __version__, sys.version, pydantic.VERSION):

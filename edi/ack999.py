@@ -33,6 +33,7 @@ import os
 from pathlib import Path
 
 from edi.errors import Finding
+from edi.files import write_private
 from edi.reader import Delimiters
 from edi.validate import GroupInfo, TransactionSetInfo, ValidationResult
 
@@ -201,15 +202,7 @@ def build_999(result: ValidationResult, *, control_number: int = 1, now: dt.date
 
 def write_999(result: ValidationResult, path: str | os.PathLike[str], **kw: object) -> Path:
     """Write the 999 with mode 0600 (folders 0700); returns the path."""
-    data = build_999(result, **kw)  # type: ignore[arg-type]
-    p = Path(path)
-    if not p.parent.exists():
-        p.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    return p
+    return write_private(path, build_999(result, **kw))  # type: ignore[arg-type]
 
 
 __all__ = ["IMPLEMENTATION_999", "build_999", "write_999"]

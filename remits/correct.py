@@ -28,10 +28,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dermedi.db.remits import SubmittedClaim, WorkItem
 from edi.reader import Segment
 from edi.x837 import Claim, ClaimWriter, Parser837, ServiceLine
 from remits.worklist import OPEN_STATUSES, WorklistError, add_event, latest_submitted_id
+from store.remits import SubmittedClaim, WorkItem
 
 # 2300 segments (and REF qualifiers) that come before REF*F8 in 005010X222A1.
 _BEFORE_F8 = frozenset({"DTP", "PWK", "CN1", "AMT"})
@@ -104,7 +104,7 @@ def _set_replacement(claim: Claim, payer_claim_number: str, component: str) -> N
 
 
 def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, *, user: str = "dermedi") -> Correction:
-    from dermedi.cli.common import private_open
+    from edi.files import private_open
 
     item = session.get(WorkItem, item_id)
     if item is None:

@@ -19,12 +19,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
-from dermedi.db import session_scope
-from dermedi.db.remits import RemitFile, WorkItem
 from edi.x277 import ClaimStatus, read_277ca
 from remits.ingest import IngestResult, sha256_file
 from remits.priority import deadline_for, payer_type_for, priority
 from remits.worklist import OPEN_STATUSES, add_event, auto_resolve, latest_submitted_id, now, refresh_priorities
+from store import session_scope
+from store.remits import RemitFile, WorkItem
 
 
 def _codes(cs: ClaimStatus) -> list[str]:

@@ -42,17 +42,6 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dermedi.db import session_scope
-from dermedi.db.remits import (
-    RemitAdjustment,
-    RemitClaim,
-    RemitFile,
-    RemitLine,
-    RemitPayment,
-    RemitPLB,
-    RemitRemark,
-    WorkItem,
-)
 from edi.x835 import Adjustment, ClaimPayment, Parser835, RemitHeader, RemitTrailer, ServicePayment
 from remits.classify import Classification, classify
 from remits.priority import deadline_for, payer_type_for, priority
@@ -64,6 +53,17 @@ from remits.worklist import (
     latest_submitted_id,
     now,
     refresh_priorities,
+)
+from store import session_scope
+from store.remits import (
+    RemitAdjustment,
+    RemitClaim,
+    RemitFile,
+    RemitLine,
+    RemitPayment,
+    RemitPLB,
+    RemitRemark,
+    WorkItem,
 )
 
 ZERO = Decimal(0)
@@ -488,15 +488,3 @@ def reversal_pairs(session: Session) -> list[tuple[RemitClaim, RemitClaim | None
         corr = session.get(RemitClaim, rev.paired_with_id) if rev.paired_with_id else None
         out.append((rev, corr))
     return out
-
-
-def ingest_277ca(engine: Engine, path: str | os.PathLike[str], *, settings: Any | None = None,
-                 today: date | None = None) -> IngestResult:
-    """Turn 277CA front-end rejections into worklist items (category ``front_end_rejection``,
-    action ``correct_and_resubmit``).  Idempotent by file sha256.  Accepted claims close open
-    front-end items of the same claim."""
-    from remits.frontend import ingest_277ca as _impl
-
-    return _impl(engine, path, settings=settings, today=today)
-
-

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dermedi.db.remits import RemitClaim, RemitLine, WorkItem
 from remits.worklist import scrub_flags
+from store.remits import RemitClaim, RemitLine, WorkItem
 
 ZERO = Decimal(0)
 
@@ -56,7 +56,7 @@ def denial_summary(session: Session, *, since: date | None = None) -> dict[str, 
     charged = Decimal(str(charged))
     denied_dollars = Decimal(str(denied_dollars))
     flags = scrub_flags(session, (i.claim_id for i in items))
-    from dermedi.db.remits import ScrubRun
+    from store.remits import ScrubRun
 
     scrubbed_ids = set(session.scalars(select(ScrubRun.claim_id).where(
         ScrubRun.claim_id.in_({i.claim_id for i in items})))) if items else set()

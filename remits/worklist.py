@@ -36,14 +36,14 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
-from dermedi.db.remits import (
+from remits.priority import blended_recoverability, priority
+from store.remits import (
     ScrubFindingRow,
     ScrubRun,
     SubmittedClaim,
     WorkItem,
     WorkItemEvent,
 )
-from remits.priority import blended_recoverability, priority
 
 STATUSES: tuple[str, ...] = ("new", "in_progress", "appealed", "corrected", "resolved", "written_off")
 OPEN_STATUSES: tuple[str, ...] = ("new", "in_progress", "appealed", "corrected")
@@ -451,7 +451,7 @@ def find_open_items(session: Session, claim_id: str, payer_key: str | None = Non
 
 def export_csv(session: Session, path: str | Path, **filters: Any) -> int:
     """Write the (filtered) worklist as CSV, mode 0600.  Returns the row count."""
-    from dermedi.cli.common import private_open
+    from edi.files import private_open
 
     rows = items_as_dicts(session, list_items(session, **filters))
     with private_open(path, "wb") as fh:

@@ -25,20 +25,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
+from edi.files import private_open
 from scrubber.engine import ClaimResult, ScrubFinding, get_rule
-
-
-def private_open(path: str | os.PathLike[str], mode: str = "w") -> IO[Any]:
-    """Open for writing with permissions 0600 (folders created 0700)."""
-    p = Path(path)
-    if not p.parent.exists():
-        p.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    if "b" in mode:
-        return os.fdopen(fd, "wb")
-    return os.fdopen(fd, "w", encoding="utf-8")
-
 
 _CENT = Decimal("0.01")
 

@@ -18,9 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from edi.files import private_open
 from edi.x837 import Claim, ClaimWriter, Parser837
 from scrubber.engine import ClaimResult, Scrubber
-from scrubber.report import HtmlReportWriter, JsonReportWriter, private_open
+from scrubber.report import HtmlReportWriter, JsonReportWriter
 
 
 @dataclass

@@ -371,7 +371,7 @@ def migrated_sqlite_template() -> Path:
     if not _TEMPLATE:
         from sqlalchemy import text
 
-        from dermedi.db import make_engine, migrate
+        from store import make_engine, migrate
 
         folder = Path(tempfile.mkdtemp(prefix="dermedi-dbtemplate-"))
         path = folder / "template.db"
@@ -391,7 +391,7 @@ class Env:
     def __init__(self, tmp: Path, server: SSHServer, keys: ClientKeys, db_url: str | None = None,
                  **over: Any) -> None:
         from config.settings import ClearinghouseProfile, DatabaseSettings, Settings
-        from dermedi.db import make_engine, open_database
+        from store import make_engine, open_database
 
         self.tmp = tmp
         self.server = server

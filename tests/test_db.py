@@ -6,7 +6,7 @@ import stat
 from dbfixtures import db_url  # noqa: F401
 from sqlalchemy import inspect
 
-from dermedi.db import make_engine, migrate
+from store import make_engine, migrate
 
 
 def test_migrations_create_schema(db_url: str) -> None:  # noqa: F811

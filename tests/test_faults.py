@@ -41,13 +41,13 @@ from sshd import (  # noqa: F401
 )
 
 from clearinghouse import ledger
+from clearinghouse.connect import open_transport
 from clearinghouse.errors import AuthError, HostKeyError, RemotePathError, TransientError
 from clearinghouse.sftp import SFTPTransport
 from clearinghouse.submit import DeliveryReport, deliver_pending, prepare
-from clearinghouse.transport import open_transport
 from config.settings import ClearinghouseProfile
-from dermedi.db import session_scope
-from dermedi.db.ledger import Submission
+from store import session_scope
+from store.ledger import Submission
 
 pytestmark = [pytest.mark.sshd, pytest.mark.slow, pytest.mark.usefixtures("parser_only_scrubber")]
 

@@ -17,8 +17,8 @@ from clearinghouse import ledger
 from clearinghouse.receive import receive
 from clearinghouse.submit import deliver_pending, prepare, run_outbox, send_files
 from config.settings import ClearinghouseProfile, DatabaseSettings, Settings
-from dermedi.db import make_engine, migrate, session_scope
-from dermedi.db.ledger import ResponseFile, Submission
+from store import make_engine, migrate, session_scope
+from store.ledger import ResponseFile, Submission
 
 pytestmark = pytest.mark.usefixtures("parser_only_scrubber")
 

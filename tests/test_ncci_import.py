@@ -9,10 +9,10 @@ import pytest
 from dbfixtures import db_url  # noqa: F401
 from sqlalchemy import func, select
 
-from dermedi.db import open_database
-from dermedi.db.ncci import NcciFileError, NcciImport, NcciPtpRow, import_ncci_file, load_tables_with_db
 from edi.build import build_claim
 from scrubber.engine import Scrubber, get_rule
+from store import open_database
+from store.ncci import NcciFileError, NcciImport, NcciPtpRow, import_ncci_file, load_tables_with_db
 
 PTP_TXT = """CMS NCCI Practitioner PTP Edits v303r0 - effective 2026-10-01
 Column 1\tColumn 2\t* = In existence prior to 1996\tEffective Date\tDeletion Date *=no data\t\

@@ -11,8 +11,11 @@ import pytest
 from dbfixtures import db_url  # noqa: F401
 from sqlalchemy import Engine, func, select
 
-from dermedi.db import open_database, session_scope
-from dermedi.db.remits import (
+from edi.validate import validate_file
+from remits import ingest as ingest_mod
+from remits.ingest import ingest_835_file, release_quarantined, reversal_pairs
+from store import open_database, session_scope
+from store.remits import (
     RemitAdjustment,
     RemitClaim,
     RemitFile,
@@ -22,9 +25,6 @@ from dermedi.db.remits import (
     WorkItem,
     WorkItemEvent,
 )
-from edi.validate import validate_file
-from remits import ingest as ingest_mod
-from remits.ingest import ingest_835_file, release_quarantined, reversal_pairs
 
 DATA = Path(__file__).parent / "data" / "remits"
 DENIALS = DATA / "derm_denials.835"

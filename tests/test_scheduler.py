@@ -22,8 +22,8 @@ import dermedi.cli.ch_cmds  # noqa: F401  (registers the commands)
 from clearinghouse.scheduler import ScheduleError, build_scheduler, parse_schedule, run_job, sync_jobs
 from config.settings import load_settings
 from dermedi.cli.app import app
-from dermedi.db import make_engine, migrate, session_scope
-from dermedi.db.ledger import SchedulerRun
+from store import make_engine, migrate, session_scope
+from store.ledger import SchedulerRun
 
 REPO = Path(__file__).resolve().parent.parent
 DERMEDI = [sys.executable, "-c", "from dermedi.cli import main; main()"]

@@ -27,8 +27,8 @@ from clearinghouse import ledger
 from clearinghouse.receive import receive
 from clearinghouse.submit import deliver_pending, prepare
 from dermedi.cli.app import app
-from dermedi.db import session_scope
-from dermedi.db.ledger import ResponseFile, Submission
+from store import session_scope
+from store.ledger import ResponseFile, Submission
 
 pytestmark = [pytest.mark.sshd, pytest.mark.usefixtures("parser_only_scrubber")]
 REPO = Path(__file__).resolve().parent.parent
@@ -128,7 +128,7 @@ def test_cli_receive_999_and_835_once(tmp_path: Path, sshd_server: SSHServer,  #
     src = make_837(tmp_path / "batch.837", ["R1"])
     assert run("send", "--config", str(cfg), "--clearinghouse", "acme", str(src)).exit_code == 0
     from config.settings import load_settings
-    from dermedi.db import make_engine
+    from store import make_engine
 
     engine = make_engine(load_settings(cfg).database.url)
     with session_scope(engine) as s:
@@ -157,7 +157,7 @@ def test_cli_receive_999_and_835_once(tmp_path: Path, sshd_server: SSHServer,  #
     with session_scope(engine) as s:
         assert s.scalar(select(func.count(ResponseFile.id))) == 2
     assert sshd_server.files("from_payer") == []
-    from dermedi.db.remits import RemitFile  # the remits ingest stored the 835 once
+    from store.remits import RemitFile  # the remits ingest stored the 835 once
 
     with session_scope(engine) as s:
         assert s.scalar(select(func.count(RemitFile.id)).where(RemitFile.kind == "835")) == 1

@@ -24,11 +24,11 @@ from sshd import (  # noqa: F401
 from x12util import pyx12_errors
 
 from clearinghouse import ledger
+from clearinghouse.connect import open_transport
 from clearinghouse.errors import AuthError, HostKeyError, LocalConfigError, RemotePathError, TransientError
 from clearinghouse.naming import remote_name, sanitize
 from clearinghouse.sftp import SFTPTransport
 from clearinghouse.submit import deliver_pending, prepare, send_files
-from clearinghouse.transport import open_transport
 from config.settings import ClearinghouseProfile
 
 pytestmark = [pytest.mark.sshd, pytest.mark.usefixtures("parser_only_scrubber")]

@@ -15,13 +15,12 @@ from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 from x12util import SHARED
 
-from dermedi.db import open_database, session_scope
-from dermedi.db.remits import WorkItem, WorkItemEvent
 from edi.build import build_837_bytes
 from edi.validate import validate_file
 from edi.x837 import Parser837
 from remits.correct import write_corrected_claim
-from remits.ingest import ingest_277ca, ingest_835_file
+from remits.frontend import ingest_277ca
+from remits.ingest import ingest_835_file
 from remits.summary import denial_summary
 from remits.worklist import (
     WorklistError,
@@ -32,6 +31,8 @@ from remits.worklist import (
     update_item,
 )
 from scrubber.engine import ClaimResult, ScrubFinding
+from store import open_database, session_scope
+from store.remits import WorkItem, WorkItemEvent
 
 DATA = Path(__file__).parent / "data"
 DENIALS = DATA / "remits" / "derm_denials.835"

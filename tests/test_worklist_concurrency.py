@@ -17,9 +17,9 @@ from decimal import Decimal
 from dbfixtures import db_url  # noqa: F401
 from sqlalchemy import func, insert, select
 
-from dermedi.db import make_engine, open_database
-from dermedi.db.remits import WorkItem, WorkItemEvent
 from remits.worklist import next_item
+from store import make_engine, open_database
+from store.remits import WorkItem, WorkItemEvent
 
 
 def _seed(url: str, n: int) -> None:

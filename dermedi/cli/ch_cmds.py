@@ -36,7 +36,7 @@ def _logging(verbose: bool) -> None:
 @contextmanager
 def _context(config: str | None) -> Iterator[tuple[Settings, Engine]]:
     from config.settings import ConfigError, load_settings
-    from dermedi.db import open_database
+    from store import open_database
 
     try:
         settings = load_settings(config)
@@ -135,8 +135,8 @@ def status_cmd(config: ConfigOpt = None,
     """Show the submission ledger (and the responses received)."""
     from sqlalchemy import func, select
 
-    from dermedi.db import session_scope
-    from dermedi.db.ledger import ResponseFile, Submission, SubmissionClaim
+    from store import session_scope
+    from store.ledger import ResponseFile, Submission, SubmissionClaim
 
     if fmt not in ("table", "json"):
         fail("--format must be 'table' or 'json'")

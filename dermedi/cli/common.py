@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import IO, NoReturn
 
 import typer
 
 from edi.errors import X12Error
+from edi.files import private_open
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1      # the input was read; findings, held claims or a failed operation
@@ -35,16 +34,9 @@ def x12_errors() -> Iterator[None]:
         fail(str(exc), EXIT_BAD_INPUT)
 
 
-def private_open(path: str | os.PathLike[str], mode: str = "wb") -> IO[bytes]:
-    """Open a file for writing with mode 0600 (created so, and tightened if it existed)."""
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        p.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
-    fd = os.open(p, flags, 0o600)
-    os.fchmod(fd, 0o600)
-    return os.fdopen(fd, mode)  # type: ignore[return-value]
-
-
 def stdout_bytes() -> IO[bytes]:
     return sys.stdout.buffer
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_CONFIG", "EXIT_FINDINGS", "EXIT_OK", "EXIT_TRANSPORT", "fail", "private_open",
+           "stdout_bytes", "x12_errors"]

@@ -52,7 +52,7 @@ def _settings(config: str | None) -> Any:
 
 @contextmanager
 def _engine(settings: Any) -> Iterator[Engine]:
-    from dermedi.db import open_database
+    from store import open_database
 
     try:
         engine = open_database(settings.database.url)
@@ -115,7 +115,7 @@ def ingest_cmd(files: Annotated[list[Path], typer.Argument(help="835 files")], c
 def ingest_277ca_cmd(files: Annotated[list[Path], typer.Argument(help="277CA files")],
                      config: ConfigOpt = None) -> None:
     """Turn 277CA front-end rejections into worklist items (category front_end_rejection)."""
-    from remits.ingest import ingest_277ca
+    from remits.frontend import ingest_277ca
 
     settings = _settings(config)
     code = 0
@@ -140,8 +140,8 @@ def quarantine_list(config: ConfigOpt = None,
                     all_: Annotated[bool, typer.Option("--all", help="include released")] = False,
                     fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
     """Files held back because they do not balance."""
-    from dermedi.db import session_scope
     from remits.ingest import quarantined_files
+    from store import session_scope
 
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:
@@ -181,8 +181,8 @@ def summary_cmd(config: ConfigOpt = None,
                 since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD (remit date)")] = None,
                 fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
     """Denied dollars and counts by category, CARC, payer and procedure; denial rate; scrubber loop."""
-    from dermedi.db import session_scope
     from remits.summary import denial_summary, summary_table
+    from store import session_scope
 
     day: date | None = None
     if since:
@@ -203,10 +203,10 @@ def record_sent_cmd(files: Annotated[list[Path], typer.Argument(help="837P files
                                                         help="also record what the scrubber says")] = True) -> None:
     """Remember sent 837P claims (for replacement claims) and their scrubber findings (for the
     closed-loop summary).  The send command does the same for files it sends."""
-    from dermedi.db import session_scope
     from edi.x837 import Parser837
     from remits.ingest import sha256_file
     from remits.worklist import record_scrub_results, record_submitted_claims
+    from store import session_scope
 
     settings = _settings(config)
     scrubber: Any = None
@@ -280,9 +280,9 @@ def worklist_list(config: ConfigOpt = None,
                   all_: Annotated[bool, typer.Option("--all", help="include resolved and written-off items")] = False,
                   fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table) -> None:
     """Worklist items, highest priority first (open items unless --status or --all)."""
-    from dermedi.db import session_scope
     from remits.classify import CATEGORIES
     from remits.worklist import STATUSES, csv_text, items_as_dicts, list_items
+    from store import session_scope
 
     if category and category not in CATEGORIES:
         fail(f"unknown category {category!r} (one of {', '.join(CATEGORIES)})")
@@ -304,9 +304,9 @@ def worklist_list(config: ConfigOpt = None,
 def worklist_next(user: Annotated[str, typer.Option("--user", help="who takes the item")], config: ConfigOpt = None,
                   fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
     """Take the highest-priority unowned item (atomic: two people never get the same item)."""
-    from dermedi.db import session_scope
-    from dermedi.db.remits import WorkItem
     from remits.worklist import item_dict, next_item
+    from store import session_scope
+    from store.remits import WorkItem
 
     settings = _settings(config)
     with _engine(settings) as engine:
@@ -329,8 +329,8 @@ def worklist_update(item_id: Annotated[int, typer.Argument()], config: ConfigOpt
                     owner: Annotated[str | None, typer.Option("--owner", help="re-assign ('' = nobody)")] = None,
                     ) -> None:
     """Change an item's status (legal transitions only), add a note, or re-assign it."""
-    from dermedi.db import session_scope
     from remits.worklist import update_item
+    from store import session_scope
 
     if status is None and not note and owner is None:
         fail("nothing to do: give --status, --note or --owner")
@@ -349,9 +349,9 @@ def worklist_update(item_id: Annotated[int, typer.Argument()], config: ConfigOpt
 @worklist_app.command("show")
 def worklist_show(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:
     """One item with its history and what the scrubber said about the claim."""
-    from dermedi.db import session_scope
-    from dermedi.db.remits import WorkItem
     from remits.worklist import item_dict, item_history, scrub_flags
+    from store import session_scope
+    from store.remits import WorkItem
 
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:
@@ -374,8 +374,8 @@ def worklist_export(csv_path: Annotated[Path, typer.Option("--csv", help="output
                     status: Annotated[str | None, typer.Option("--status")] = None,
                     owner: Annotated[str | None, typer.Option("--owner")] = None) -> None:
     """Export the worklist as CSV (mode 0600)."""
-    from dermedi.db import session_scope
     from remits.worklist import export_csv
+    from store import session_scope
 
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:
@@ -388,8 +388,8 @@ def worklist_correct(item_id: Annotated[int, typer.Argument()],
                      out: Annotated[Path, typer.Option("-o", "--output", help="replacement 837P to write")],
                      config: ConfigOpt = None, user: Annotated[str, typer.Option("--user")] = "dermedi") -> None:
     """Write a replacement 837P (CLM05-3=7, REF*F8) for review.  Never sent automatically."""
-    from dermedi.db import session_scope
     from remits.correct import write_corrected_claim
+    from store import session_scope
 
     err = _worklist_errors()
     settings = _settings(config)
@@ -405,8 +405,8 @@ def worklist_correct(item_id: Annotated[int, typer.Argument()],
 @worklist_app.command("reprioritize")
 def worklist_reprioritize(config: ConfigOpt = None) -> None:
     """Recompute the priority of open items (deadline urgency moves with the calendar)."""
-    from dermedi.db import session_scope
     from remits.worklist import refresh_priorities
+    from store import session_scope
 
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:

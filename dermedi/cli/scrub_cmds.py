@@ -29,8 +29,8 @@ def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> o
         day = date.fromisoformat(today) if today else None
         tables = None
         if ncci_db:
-            from dermedi.db import open_database
-            from dermedi.db.ncci import load_tables_with_db
+            from store import open_database
+            from store.ncci import load_tables_with_db
 
             tables = load_tables_with_db(open_database(settings.database.url))
         return Scrubber(payers=payers, today=day, tables=tables)  # type: ignore[arg-type]
@@ -151,8 +151,8 @@ def import_ncci(
 ) -> None:
     """Load a full CMS quarterly PTP or MUE file into the database (used by `scrub --ncci-db`)."""
     from config.settings import ConfigError, load_settings
-    from dermedi.db import open_database
-    from dermedi.db.ncci import NcciFileError, import_ncci_file
+    from store import open_database
+    from store.ncci import NcciFileError, import_ncci_file
 
     if kind is not None and kind.lower() not in ("ptp", "mue"):
         fail("--kind must be ptp or mue", EXIT_BAD_INPUT)

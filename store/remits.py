@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dermedi.db import Base
+from store import Base
 
 Money = Numeric(14, 2)
 

@@ -1,5 +1,5 @@
 """Remits: 835 payments, claims, lines, adjustments, remarks, PLB; denial worklist and history;
-scrub findings and submitted claims (see dermedi/db/remits.py).
+scrub findings and submitted claims (see store/remits.py).
 
 Revision ID: 0003_remits
 Revises: 0001_base

@@ -2,8 +2,8 @@
 
 SQLite (a file, no set-up) is the embedded default; teams use PostgreSQL
 (``postgresql+psycopg://user@host/db``).  The schema is only ever changed by the alembic
-migrations in ``dermedi/migrations`` (:func:`migrate` runs them to the newest revision).
-Model modules live beside this one (``dermedi/db/ledger.py``, ``dermedi/db/remits.py`` ...)
+migrations in ``store/migrations`` (:func:`migrate` runs them to the newest revision).
+Model modules live beside this one (``store/ledger.py``, ``store/remits.py`` ...)
 and all share :class:`Base`.
 """
 
@@ -26,7 +26,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 class Base(DeclarativeBase):

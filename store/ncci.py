@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import Date, DateTime, Engine, Integer, String, delete, insert, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dermedi.db import Base, session_scope
+from store import Base, session_scope
 
 _CODE = re.compile(r"[0-9A-Z]{5}\Z")
 

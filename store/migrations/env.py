@@ -1,11 +1,11 @@
-"""Alembic environment for dermedi (run through dermedi.db.migrate)."""
+"""Alembic environment for dermedi (run through store.migrate)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import pool
 
-from dermedi.db import Base, make_engine
+from store import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dermedi.db import Base
+from store import Base
 
 SUBMISSION_STATES = ("queued", "uploading", "sent", "accepted", "rejected", "partial", "failed")
 PENDING_STATES = ("queued", "uploading", "failed")
