@@ -50,7 +50,8 @@ def scrub_claims(claims: Iterable[Claim], settings: Settings) -> Iterator[ScrubO
     for claim in claims:
         if scrubber is not None:
             result = scrubber.scrub(claim)
-            yield ScrubOutcome(claim, bool(result.held), [f.as_dict() for f in result.findings], result)
+            held = bool(result.held)    # the findings as dicts are for the held claims' report only
+            yield ScrubOutcome(claim, held, [f.as_dict() for f in result.findings] if held else [], result)
             continue
         problems = [{"rule": "X12", "severity": "error", **p.as_dict()} for p in claim.problems]
         yield ScrubOutcome(claim, bool(problems), problems)

@@ -69,6 +69,8 @@ _835: dict[str, str] = {"functional_id": "HP", "st01": "835", "implementation": 
                         "label": "835"}
 ZERO = Decimal("0")
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
+#: Amounts already read (a Decimal is immutable, so one object serves every equal text); bounded.
+_AMOUNTS: dict[str, Decimal] = {}
 # C003-01 product/service id qualifiers followed by a non-alphanumeric separator.
 _QUALIFIED = re.compile(r"(AD|ER|HC|HP|IV|N4|N6|NU|UI|WK)([^A-Za-z0-9 ])[A-Za-z0-9]")
 
@@ -284,8 +286,14 @@ class _Ctx:
         i.e. the amount is required).  A malformed amount raises X12Error."""
         elements = seg.elements
         value = elements[index] if index < len(elements) else ""
+        known = _AMOUNTS.get(value)
+        if known is not None:
+            return known
         if value and _AMOUNT.match(value) is not None:
-            return Decimal(value)
+            if len(_AMOUNTS) > 50_000:
+                _AMOUNTS.clear()
+            d = _AMOUNTS[value] = Decimal(value)
+            return d
         element = f"{elements[0]}{index:02d}"
         if not value:
             if problems is not None:

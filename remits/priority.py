@@ -33,7 +33,7 @@ Priority
   No deadline: 1.0.
 
 Priorities are stored on the item and recomputed for open items by
-:func:`remits.worklist.refresh_priorities` (run by every ingest and by
+:func:`remits.worklist.refresh_priorities` (run by the first ingest of each day and by
 ``dermedi worklist reprioritize``), so urgency follows the calendar.
 """
 

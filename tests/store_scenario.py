@@ -113,13 +113,23 @@ def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     md = MetaData()
     md.reflect(engine)
     out: dict[str, list[dict[str, Any]]] = {}
+    # ids as ranks (1, 2, 3 ... in id order), in their own table and wherever they are pointed at:
+    # PostgreSQL's sequences skip the values of rolled-back work, which says nothing about the rows
+    rank: dict[str, dict[Any, int]] = {}
     with engine.connect() as conn:
+        for name, t in md.tables.items():
+            if "id" in t.c:
+                rank[name] = {v: n for n, v in enumerate(conn.execute(select(t.c.id).order_by(t.c.id)).scalars(), 1)}
         for name in TABLES:
             if name not in md.tables:
                 continue
             t = md.tables[name]
             cols = [c for c in t.c if c.name not in TIME_COLUMNS and c.name not in LOCAL_COLUMNS]
-            rows = [{c.name: _plain(v) for c, v in zip(cols, r, strict=True)}
+            refs = {c.name: next(iter(c.foreign_keys)).column.table.name for c in cols if c.foreign_keys}
+            if "id" in t.c:
+                refs["id"] = name
+            rows = [{c.name: (rank[refs[c.name]].get(v) if c.name in refs and v is not None else _plain(v))
+                     for c, v in zip(cols, r, strict=True)}
                     for r in conn.execute(select(*cols).order_by(next(iter(t.primary_key.columns))))]
             if name == "work_item_events":     # the order of events of different items is not kept
                 for r in rows:
