@@ -179,8 +179,13 @@ def quarantine_release(file_id: Annotated[int, typer.Argument(help="quarantine i
 @remits_app.command("summary")
 def summary_cmd(config: ConfigOpt = None,
                 since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD (remit date)")] = None,
-                fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
-    """Denied dollars and counts by category, CARC, payer and procedure; denial rate; scrubber loop."""
+                fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table,
+                as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD: aging and late answers on "
+                                                          "that date (default today)")] = None) -> None:
+    """Denied dollars and counts by category, CARC, payer and procedure; denial rate; scrubber loop;
+    aging of the claims with no 835 yet (0-30 ... > 120 days by payer) and what is late."""
+    from dermedi.cli.ch_cmds import parse_as_of
+    from remits.aging import aging, aging_table, late_report
     from remits.summary import denial_summary, summary_table
     from store import session_scope
 
@@ -191,9 +196,20 @@ def summary_cmd(config: ConfigOpt = None,
         except ValueError:
             fail(f"--since {since!r} is not a date (YYYY-MM-DD)")
     settings = _settings(config)
+    on = parse_as_of(as_of)
     with _engine(settings) as engine, session_scope(engine) as s:
         data = denial_summary(s, since=day)
-    typer.echo(json.dumps(data, indent=2) if fmt is OutFormat.json else summary_table(data))
+        data["aging"] = aging(s, on, settings=settings)
+        late = late_report(s, on, settings=settings, include_no_835=False)
+        data["late"] = {"as_of": on.isoformat(), "late_999": len(late.files), "late_277ca": len(late.claims_277ca),
+                        "rejections": len(late.rejections)}
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    lt = data["late"]
+    typer.echo(summary_table(data) + "\n\n" + aging_table(data["aging"])
+               + f"\nLate on {lt['as_of']}: {lt['late_999']} file(s) without a 999, {lt['late_277ca']} claim(s) "
+                 f"without a 277CA, {lt['rejections']} rejected file(s) not sent again (dermedi status --late)")
 
 
 @remits_app.command("record-sent")
