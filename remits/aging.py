@@ -249,7 +249,7 @@ def _windows(settings: Any, clearinghouse: str) -> AnswerWindows:
     return fn(clearinghouse) if fn is not None else AnswerWindows()
 
 
-def _sbr09(x12: str) -> str:
+def filing_indicator_of(x12: str) -> str:
     """CLM filing indicator (SBR09) of a one-claim interchange, '' when unreadable."""
     if len(x12) < 106 or not x12.startswith("ISA"):
         return ""
@@ -273,7 +273,7 @@ def payer_types(session: Session, payer_ids: Iterable[str], settings: Any | None
             SubmittedClaim.payer_id)
         for pid, x12 in session.execute(select(SubmittedClaim.payer_id, SubmittedClaim.x12).where(
                 SubmittedClaim.id.in_(firsts))):
-            out[pid] = payer_type_for(pid, _sbr09(x12), settings)
+            out[pid] = payer_type_for(pid, filing_indicator_of(x12), settings)
     for pid in ids:
         out.setdefault(pid, payer_type_for(pid, "", settings))
     return out

@@ -346,3 +346,63 @@ def test_status_late_exit_codes(engine: Engine, db_url: str, tmp_path: Path) -> 
     assert summ.exit_code == 0, summ.output
     data = json.loads(summ.output)
     assert data["aging"]["claims"] == 1 and data["late"]["late_999"] == 1
+
+
+# ------------------------------------------------------------------------------------------
+# Timely filing from facts
+# ------------------------------------------------------------------------------------------
+
+
+def _sent_claim(engine: Engine, claim_id: str, dos: date, sent: date, *, payer: str = "SYNCI", filing: str = "CI"
+                ) -> int:
+    from x12util import ClaimSpec, LineSpec, build_837
+
+    x12 = build_837([ClaimSpec(claim_id=claim_id, payer_id=payer, filing=filing,
+                               lines=[LineSpec(date=dos.strftime("%Y%m%d"))])]).decode("latin-1")
+    sid = send(engine, [(claim_id, payer, "100", filing)], at(sent, 10), state="accepted")
+    with session_scope(engine) as s:
+        sc = s.scalars(select(SubmittedClaim).where(SubmittedClaim.claim_id == claim_id)).one()
+        sc.x12 = x12
+        sub = s.get(Submission, sid)
+        assert sub is not None
+        sub.ack_code, sub.acked_at = "A", at(sent, 12)
+        for c in sub.claims:
+            c.ack_code = "A"
+        s.add(ClaimAck(claim_id=claim_id, source="277CA", status="accepted", code="A1:20",
+                       status_date=sent + timedelta(days=1), received_at=at(sent + timedelta(days=1))))
+        return sc.id
+
+
+def test_timely_filing_flags_resubmission_with_the_dates(engine: Engine, tmp_path: Path) -> None:
+    from remits.correct import write_corrected_claim
+    from remits.timely import filing_facts, proof_text, timely_filing_check
+
+    dos = date(2025, 3, 3)
+    first = date(2025, 3, 20)
+    sub_claim = _sent_claim(engine, "DERMTF1", dos, first)
+    with session_scope(engine) as s:
+        facts = filing_facts(s, "DERMTF1")
+    assert (facts.first_sent, facts.accepted_999, facts.accepted_277ca, facts.service_date) == (
+        first, first, first + timedelta(days=1), dos)
+    assert facts.payer_type == "commercial" and facts.limit_days == 180
+    assert timely_filing_check(facts, dos + timedelta(days=180)) is None
+    flag = timely_filing_check(facts, date(2025, 12, 1))
+    assert flag is not None and "273 days after its date of service 2025-03-03" in flag
+    assert "first submission 2025-03-20 (17 days) is the proof" in flag and "999 accepted 2025-03-20" in flag
+    proof = proof_text(facts)
+    assert "first submitted electronically on 2025-03-20" in proof and "accepted it on 2025-03-21 (STC A1:20)" in proof
+    assert "filed 17 days later, within the 180-day filing limit" in proof
+    # a first submission already past the limit: the CO-29 stands
+    _sent_claim(engine, "DERMTF2", dos, dos + timedelta(days=200))
+    with session_scope(engine) as s:
+        late_first = timely_filing_check(filing_facts(s, "DERMTF2"), date(2025, 12, 1))
+    assert late_first is not None and "past the payer's 180-day limit already then" in late_first
+    # the replacement claim writer lists the flag for review
+    with session_scope(engine) as s:
+        item = WorkItem(source="835", claim_id="DERMTF1", category="timely_filing", action="write_off", amount=100,
+                        payer_claim_number="PCN1", created_at=at(first), updated_at=at(first),
+                        submitted_claim_id=sub_claim, group_code="CO", carc="29", carc_sent="29")
+        s.add(item)
+        s.flush()
+        corr = write_corrected_claim(s, item.id, tmp_path / "fix.837", today=date(2025, 12, 1))
+    assert any("proof of timely filing" in r for r in corr.needs_review)

@@ -412,10 +412,39 @@ def worklist_correct(item_id: Annotated[int, typer.Argument()],
     with _engine(settings) as engine:
         try:
             with session_scope(engine) as s:
-                result = write_corrected_claim(s, item_id, out, user=user)
+                result = write_corrected_claim(s, item_id, out, user=user, settings=settings)
         except err as exc:
             fail(str(exc), EXIT_FINDINGS)
     typer.echo(result.summary())
+
+
+@worklist_app.command("proof")
+def worklist_proof(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None,
+                   as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD of the resubmission "
+                                                             "(default today)")] = None,
+                   fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Timely-filing proof for an item's claim (e.g. a CO-29 appeal): first submission, its 999 and
+    277CA acceptance, date of service and the payer's limit, and the paragraph for the appeal letter."""
+    from dermedi.cli.ch_cmds import parse_as_of
+    from remits.timely import filing_facts, proof_text, timely_filing_check
+    from store import session_scope
+    from store.remits import WorkItem
+
+    day = parse_as_of(as_of)
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        item = s.get(WorkItem, item_id)
+        if item is None:
+            fail(f"no worklist item {item_id}", EXIT_FINDINGS)
+        facts = filing_facts(s, item.claim_id, settings=settings)
+    flag = timely_filing_check(facts, day)
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps({"item": item_id, "facts": facts.as_dict(), "flag": flag, "proof": proof_text(facts)},
+                              indent=2))
+        return
+    for k, v in facts.as_dict().items():
+        typer.echo(f"{k:<16} {v if v not in (None, '') else '-'}")
+    typer.echo(f"\n{flag or 'within the filing limit on ' + day.isoformat()}\n\n{proof_text(facts)}")
 
 
 @worklist_app.command("reprioritize")
