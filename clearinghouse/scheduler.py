@@ -143,11 +143,14 @@ def run_job(config_path: str | None, clearinghouse: str) -> None:
 
 def watch_and_log(engine: Engine, settings: Settings) -> str:
     """The acknowledgment watch after a run: one log line per newly late or rejected item (no PHI:
-    files by name and ISA13, claims by ledger row), no_response items opened and closed."""
+    files by name and ISA13, claims by ledger row), no_response items opened and closed.  One watch at
+    a time (the jobs of several clearinghouses may end together): a lock around it."""
+    from clearinghouse.submit import lock_dir
     from remits.aging import watch
 
     try:
-        res = watch(engine, settings=settings)
+        with run_lock(engine, "ack-watch", fallback_dir=lock_dir(settings)):
+            res = watch(engine, settings=settings)
     except Exception as exc:   # the watch must not fail the run that sent and received
         log.error("acknowledgment watch failed: %s", type(exc).__name__)
         return f"; watch failed ({type(exc).__name__})"

@@ -51,9 +51,9 @@ def engine(db_url: str) -> Iterator[Engine]:  # noqa: F811
     e.dispose()
 
 
-def settings(url: str = "sqlite://", **windows: int) -> Settings:
+def settings(url: str = "sqlite://", data_dir: str = "unused", **windows: int) -> Settings:
     ch = ClearinghouseProfile(name=CH, transport="directory", **windows)  # type: ignore[arg-type]
-    return Settings(database=DatabaseSettings(url=url), clearinghouses=[ch])
+    return Settings(database=DatabaseSettings(url=url), data_dir=data_dir, clearinghouses=[ch])
 
 
 def send(engine: Engine, claims: list[tuple[str, str, str, str]], sent: datetime | None, *, state: str = "sent",
@@ -251,11 +251,12 @@ def test_no_835_after_window_opens_item_that_closes_when_835_comes(engine: Engin
     assert watch(engine, today() + timedelta(days=6), settings=cfg).items_opened == 0
 
 
-def test_scheduler_logs_one_line_per_newly_late_item(engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
+def test_scheduler_logs_one_line_per_newly_late_item(engine: Engine, caplog: pytest.LogCaptureFixture,
+                                                     tmp_path: Path) -> None:
     sent = today() - timedelta(days=10)
     send(engine, [("DERMS1", "P1", "10", "CI"), ("DERMS2", "P1", "10", "CI")], at(sent))            # no 999
     send(engine, [("DERMS3", "P1", "10", "CI")], at(sent), state="accepted")                         # no 277CA
-    cfg = settings()
+    cfg = settings(data_dir=str(tmp_path / "data"))
     with caplog.at_level(logging.WARNING, logger="dermedi.clearinghouse.scheduler"):
         detail = watch_and_log(engine, cfg)
     lines = [r.getMessage() for r in caplog.records]
@@ -346,6 +347,11 @@ def test_status_late_exit_codes(engine: Engine, db_url: str, tmp_path: Path) -> 
     assert summ.exit_code == 0, summ.output
     data = json.loads(summ.output)
     assert data["aging"]["claims"] == 1 and data["late"]["late_999"] == 1
+    w = run.invoke(app, ["watch", "--as-of", "2026-11-10", "--config", str(cfg)])
+    assert w.exit_code == 1 and w.output.count("new: 999 late") == 1, w.output
+    again = run.invoke(app, ["watch", "--as-of", "2026-11-10", "--config", str(cfg)])
+    assert again.exit_code == 1 and "new:" not in again.output
+    assert run.invoke(app, ["watch", "--as-of", "2026-11-09", "--config", str(cfg)]).exit_code == 0
 
 
 # ------------------------------------------------------------------------------------------

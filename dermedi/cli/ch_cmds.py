@@ -247,11 +247,13 @@ def watch_cmd(config: ConfigOpt = None,
     """Record newly late or rejected answers (one line each), open no_response worklist items for claims
     with no 835 after their window, close those whose 835 came.  The scheduler runs it after each receive;
     exit code 1 when anything is late or rejected."""
+    from clearinghouse.locks import run_lock
+    from clearinghouse.submit import lock_dir
     from remits.aging import watch
 
     _logging(verbose)
     day = parse_as_of(as_of)
-    with _context(config) as (settings, engine):
+    with _context(config) as (settings, engine), run_lock(engine, "ack-watch", fallback_dir=lock_dir(settings)):
         res = watch(engine, day, settings=settings)
     for line in res.new_alerts:
         typer.echo(f"new: {line}")
