@@ -14,7 +14,7 @@ answers; the windows are per clearinghouse (:class:`config.settings.Clearinghous
 
 Days are counted on UTC dates from the sending date: ``as_of`` (a date, default today) is the day
 asked about; an answer counts when it was received before the end of ``as_of``.  A claim sent again
-later (same claim id, same clearinghouse) is watched from its latest sending only.
+later (same claim id) is watched from its latest sending only.
 
 What is late is derived from the ledger's timestamps with SQL (``EXISTS`` on indexed columns, the
 business-day cut-off computed once in Python); nothing is stored for it.  Stored are only the
@@ -211,12 +211,15 @@ def _utc_date(ts: datetime | None) -> date:
 
 
 def _superseded(sc: Any) -> Any:
-    """The claim was sent again later to the same clearinghouse."""
+    """The claim was sent again later (to any clearinghouse: the later sending is the one to watch).
+
+    By claim id alone (``ix_ch_submission_claims_claim_id``): a clearinghouse condition here lets
+    PostgreSQL without statistics AND in the (clearinghouse, claim_sha256) index, a scan of every
+    row of the clearinghouse per claim."""
     later = aliased(SubmissionClaim)
     later_sub = aliased(Submission)
     return exists(select(later.id).join(later_sub, later_sub.id == later.submission_id).where(
-        later.claim_id == sc.claim_id, later.clearinghouse == sc.clearinghouse, later.id > sc.id,
-        later_sub.sent_at.is_not(None)))
+        later.claim_id == sc.claim_id, later.id > sc.id, later_sub.sent_at.is_not(None)))
 
 
 def _has_835(sc: Any, sub: Any, until: datetime) -> Any:
@@ -303,7 +306,7 @@ def _late_files(session: Session, ch: str, w: AnswerWindows, as_of: date) -> lis
 def _late_277(session: Session, ch: str, w: AnswerWindows, as_of: date, until: datetime) -> list[LateClaim]:
     sc, sub = SubmissionClaim, Submission
     rows = session.execute(select(sub.id, sc.claim_id, sc.id, sub.sent_at).join(sub, sub.id == sc.submission_id).where(
-        sc.clearinghouse == ch, _waiting_claims(sc, sub, until),
+        sub.clearinghouse == ch, _waiting_claims(sc, sub, until),
         sub.state != "sent",       # no 999 yet: the file's own alert says so, not one per claim
         sub.sent_at < _start(as_of - timedelta(days=w.ack_277ca_days)),
         not_(_has_277(sc, sub, until)), not_(_has_835(sc, sub, until))).order_by(sub.sent_at, sc.id)).all()
@@ -324,7 +327,7 @@ def _no_835(session: Session, ch: str, w: AnswerWindows, as_of: date, until: dat
         .join(sub, sub.id == sc.submission_id)
         .outerjoin(SubmittedClaim, and_(SubmittedClaim.claim_id == sc.claim_id,
                                         SubmittedClaim.file_sha256 == sub.source_sha256))
-        .where(sc.clearinghouse == ch, _waiting_claims(sc, sub, until),
+        .where(sub.clearinghouse == ch, _waiting_claims(sc, sub, until),
                sub.sent_at < _start(as_of - timedelta(days=shortest)),
                not_(_has_835(sc, sub, until)), not_(_has_277(sc, sub, until, "rejected")))
         .order_by(sub.sent_at, sc.id)).all()
@@ -543,16 +546,19 @@ def aging(session: Session, as_of: date | None = None, *, settings: Any | None =
     until = _start(day + timedelta(days=1))
     sc, sub = SubmissionClaim, Submission
     first_sc, first_sub = aliased(SubmissionClaim), aliased(Submission)
-    first_sent = (select(func.min(first_sub.sent_at)).select_from(first_sc)
-                  .join(first_sub, first_sub.id == first_sc.submission_id)
-                  .where(first_sc.claim_id == sc.claim_id, first_sub.sent_at.is_not(None))
-                  .correlate(sc).scalar_subquery())
+    # the first sending of every claim id: one grouped pass (a correlated subquery would be run once
+    # per CASE branch below: PostgreSQL flattens the inner query)
+    firsts = (select(first_sc.claim_id.label("claim_id"), func.min(first_sub.sent_at).label("first_sent"))
+              .join(first_sub, first_sub.id == first_sc.submission_id).where(first_sub.sent_at.is_not(None))
+              .group_by(first_sc.claim_id).subquery())
+    first_sent = firsts.c.first_sent
     bounds = [(_start(day - timedelta(days=d)), label) for d, label in ((30, "0-30"), (60, "31-60"), (90, "61-90"),
                                                                           (120, "91-120"))]
     inner = (select(func.coalesce(SubmittedClaim.payer_id, literal("")).label("payer"),
                     first_sent.label("first_sent"),
                     func.coalesce(SubmittedClaim.total_charge, literal(0)).label("amount"))
              .select_from(sc).join(sub, sub.id == sc.submission_id)
+             .join(firsts, firsts.c.claim_id == sc.claim_id)
              .outerjoin(SubmittedClaim, and_(SubmittedClaim.claim_id == sc.claim_id,
                                              SubmittedClaim.file_sha256 == sub.source_sha256))
              .where(_waiting_claims(sc, sub, until), not_(_has_835(sc, sub, until)),
