@@ -498,20 +498,24 @@ def _open_no_response(session: Session, claims: list[LateClaim], as_of: date) ->
 
 
 def close_answered(session: Session, *, remit_file_id: int | None = None) -> int:
-    """Close the open ``no_response`` items whose claim has an 835 (of that file, or any)."""
-    q = select(RemitClaim.claim_id, func.max(RemitClaim.id)).where(RemitClaim.is_reversal.is_(False))
+    """Close the open ``no_response`` items whose claim has an 835: in file ``remit_file_id`` (the
+    835 being ingested), or else in any file received after the item was opened (an 835 of an
+    earlier sending of the claim does not answer this one)."""
+    q = (select(WorkItem.id, func.max(RemitClaim.id))
+         .join(RemitClaim, RemitClaim.claim_id == WorkItem.claim_id)
+         .join(RemitPayment, RemitPayment.id == RemitClaim.payment_id)
+         .where(WorkItem.category == NO_RESPONSE, WorkItem.status.in_(OPEN_STATUSES),
+                RemitClaim.is_reversal.is_(False)))
     if remit_file_id is not None:
-        q = q.join(RemitPayment, RemitPayment.id == RemitClaim.payment_id).where(RemitPayment.file_id == remit_file_id)
-    answered = q.where(RemitClaim.claim_id.in_(select(WorkItem.claim_id).where(
-        WorkItem.category == NO_RESPONSE, WorkItem.status.in_(OPEN_STATUSES)))).group_by(RemitClaim.claim_id)
-    remits: dict[str, int] = {cid: rid for cid, rid in session.execute(answered)}
-    if not remits:
-        return 0
+        q = q.where(RemitPayment.file_id == remit_file_id)
+    else:
+        q = q.join(RemitFile, RemitFile.id == RemitPayment.file_id).where(RemitFile.received_at >= WorkItem.created_at)
+    remits: dict[int, int] = {iid: rid for iid, rid in session.execute(q.group_by(WorkItem.id))}
     n = 0
-    for item in session.scalars(select(WorkItem).where(WorkItem.category == NO_RESPONSE,
-                                                       WorkItem.status.in_(OPEN_STATUSES),
-                                                       WorkItem.claim_id.in_(sorted(remits)))):
-        auto_resolve(session, item, remit_claim_id=remits[item.claim_id], note="the 835 for the claim arrived")
+    for item_id in sorted(remits):
+        item = session.get(WorkItem, item_id)
+        assert item is not None
+        auto_resolve(session, item, remit_claim_id=remits[item_id], note="the 835 for the claim arrived")
         n += 1
     return n
 

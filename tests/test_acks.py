@@ -412,3 +412,18 @@ def test_timely_filing_flags_resubmission_with_the_dates(engine: Engine, tmp_pat
         s.flush()
         corr = write_corrected_claim(s, item.id, tmp_path / "fix.837", today=date(2025, 12, 1))
     assert any("proof of timely filing" in r for r in corr.needs_review)
+
+
+def test_an_835_of_an_earlier_sending_does_not_answer_the_new_one(engine: Engine) -> None:
+    send(engine, [("DERM1003", "60054", "140.00", "CI")], at(today() - timedelta(days=100)), state="accepted")
+    assert ingest_835_file(engine, DATA / "835" / "derm_paid.835", today=today()).status == "ingested"
+    # denied (CLP02 4), corrected and sent again tomorrow; no 835 for that sending
+    send(engine, [("DERM1003", "60054", "140.00", "CI")], at(today() + timedelta(days=1)), state="accepted")
+    later = today() + timedelta(days=50)
+    res = watch(engine, later, settings=settings())
+    assert [c.claim_id for c in res.report.claims_835] == ["DERM1003"] and res.items_opened == 1
+    again = watch(engine, later, settings=settings())
+    assert again.items_closed == 0 and again.items_opened == 0
+    with session_scope(engine) as s:
+        item = s.scalars(select(WorkItem).where(WorkItem.category == "no_response")).one()
+        assert item.status == "new"
