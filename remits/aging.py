@@ -59,6 +59,7 @@ from store.remits import RemitClaim, RemitFile, RemitPayment, SubmittedClaim, Wo
 log = logging.getLogger("dermedi.remits.aging")
 
 ZERO = Decimal(0)
+CENTS = Decimal("0.00")
 REJECT_CODES: tuple[str, ...] = ("R", "M", "W", "X")
 WAITING_STATES: tuple[str, ...] = ("sent", "accepted", "partial")
 NO_RESPONSE = "no_response"
@@ -575,12 +576,12 @@ def aging(session: Session, as_of: date | None = None, *, settings: Any | None =
                            .group_by(bucketed.c.payer, bucketed.c.bucket)).all()
     types = payer_types(session, (r[0] for r in rows), settings)
     payers: dict[str, dict[str, Any]] = {}
-    totals: dict[str, tuple[int, Decimal]] = {b: (0, ZERO) for b in BUCKETS}
+    totals: dict[str, tuple[int, Decimal]] = {b: (0, CENTS) for b in BUCKETS}
     for payer, label, n, amount in rows:
         amt = Decimal(str(amount or 0)).quantize(Decimal("0.01"))
         p = payers.setdefault(payer, {"payer_id": payer or "(unknown)", "payer_type": types.get(payer, ""),
-                                      "claims": 0, "amount": ZERO,
-                                      "buckets": {b: {"claims": 0, "amount": ZERO} for b in BUCKETS}})
+                                      "claims": 0, "amount": CENTS,
+                                      "buckets": {b: {"claims": 0, "amount": CENTS} for b in BUCKETS}})
         p["buckets"][label]["claims"] += int(n)
         p["buckets"][label]["amount"] += amt
         p["claims"] += int(n)
@@ -598,7 +599,7 @@ def aging(session: Session, as_of: date | None = None, *, settings: Any | None =
         "by_payer": [out(p) for p in sorted(payers.values(), key=lambda p: (-p["amount"], p["payer_id"]))],
         "total": {b: {"claims": totals[b][0], "amount": str(totals[b][1])} for b in BUCKETS},
         "claims": sum(t[0] for t in totals.values()),
-        "amount": str(sum((t[1] for t in totals.values()), ZERO)),
+        "amount": str(sum((t[1] for t in totals.values()), CENTS)),
     }
 
 

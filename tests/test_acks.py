@@ -308,6 +308,7 @@ def test_aging_buckets_and_amounts_on_seeded_history(engine: Engine) -> None:
     assert by["UHC"]["buckets"][">120"] == {"claims": 2, "amount": "15.00"}
     assert data["claims"] == 9 and data["amount"] == "696.75"
     assert data["total"]["0-30"] == {"claims": 2, "amount": "150.50"}
+    assert by["MCR"]["buckets"][">120"] == {"claims": 0, "amount": "0.00"}
     assert [p["payer_id"] for p in data["by_payer"]] == ["UHC", "MCR"]     # largest amount first
 
 
