@@ -484,6 +484,7 @@ def _open_no_response(session: Session, claims: list[LateClaim], as_of: date) ->
         item = WorkItem(
             source="ledger", claim_id=c.claim_id[:38], line_number=None, line_control=ref, category=NO_RESPONSE,
             action=FOLLOW_UP, route="no_835", amount=c.amount, charge=c.amount, payer_id=c.payer_id[:80],
+            payer_name=c.payer_id[:120],          # the 837P copy keeps the payer id only
             payer_type=c.payer_type, remit_date=None, deadline=None,
             priority=priority(c.amount, NO_RESPONSE, None, as_of), status="new", created_at=at, updated_at=at,
             submitted_claim_id=sub_claim)
