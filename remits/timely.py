@@ -13,7 +13,8 @@ The ledger does: :func:`filing_facts` gathers, for one claim id,
 :func:`timely_filing_check` flags a replacement or resubmission made on ``today`` when the limit
 has passed: either the first submission itself was late (the CO-29 likely stands) or only the
 resubmission is, and the first submission is the proof of timely filing.  :func:`proof_text` is
-the paragraph for an appeal of a CO-29 denial, citing those dates.
+the paragraph for an appeal of a CO-29 denial, citing those dates.  :func:`resubmission_flags` runs
+the check for the claims of newly queued files that were sent before (``dermedi send`` prints them).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from remits.aging import REJECT_CODES, filing_indicator_of
 from remits.priority import payer_profile, payer_type_for
@@ -135,6 +136,26 @@ def timely_filing_check(facts: FilingFacts, today: date) -> str | None:
             f"{facts.first_sent.isoformat()} ({first_days} days) is the proof of timely filing ({acks})")
 
 
+def resubmission_flags(session: Session, submission_ids: list[int], today: date, *,
+                       settings: Any | None = None) -> list[str]:
+    """:func:`timely_filing_check` for every claim of these (new) submissions that was sent before
+    in another submission: the resubmissions past their filing limit, one line each."""
+    if not submission_ids:
+        return []
+    earlier = aliased(SubmissionClaim)
+    claim_ids = session.scalars(select(SubmissionClaim.claim_id).distinct().where(
+        SubmissionClaim.submission_id.in_(submission_ids),
+        exists(select(earlier.id).where(earlier.claim_id == SubmissionClaim.claim_id,
+                                        earlier.submission_id.not_in(submission_ids))))
+        .order_by(SubmissionClaim.claim_id))
+    out = []
+    for cid in claim_ids:
+        flag = timely_filing_check(filing_facts(session, cid, settings=settings), today)
+        if flag:
+            out.append(flag)
+    return out
+
+
 def proof_text(facts: FilingFacts) -> str:
     """The paragraph of a CO-29 appeal that cites the first submission and its acceptance."""
     if facts.first_sent is None:
@@ -157,4 +178,4 @@ def proof_text(facts: FilingFacts) -> str:
     return " ".join(parts)
 
 
-__all__ = ["FilingFacts", "filing_facts", "proof_text", "timely_filing_check"]
+__all__ = ["FilingFacts", "filing_facts", "proof_text", "resubmission_flags", "timely_filing_check"]

@@ -413,6 +413,13 @@ def test_timely_filing_flags_resubmission_with_the_dates(engine: Engine, tmp_pat
         s.flush()
         corr = write_corrected_claim(s, item.id, tmp_path / "fix.837", today=date(2025, 12, 1))
     assert any("proof of timely filing" in r for r in corr.needs_review)
+    # a resubmission through the ledger (what `dermedi send` checks): flagged; a first sending is not
+    from remits.timely import resubmission_flags
+
+    again = send(engine, [("DERMTF1", "SYNCI", "100", "CI"), ("DERMTF3", "SYNCI", "100", "CI")], None, state="queued")
+    with session_scope(engine) as s:
+        flags = resubmission_flags(s, [again], date(2025, 12, 1))
+    assert len(flags) == 1 and "claim DERMTF1" in flags[0] and "first submission 2025-03-20" in flags[0]
 
 
 def test_an_835_of_an_earlier_sending_does_not_answer_the_new_one(engine: Engine) -> None:

@@ -62,6 +62,18 @@ def _profile(settings: Settings, name: str) -> Any:
         fail(str(exc), EXIT_CONFIG)
 
 
+def _timely_flags(engine: Engine, settings: Settings, submission_ids: list[int]) -> None:
+    """Resubmitted claims past their payer's filing limit: one warning line each (not a hold)."""
+    from datetime import UTC, datetime
+
+    from remits.timely import resubmission_flags
+    from store import session_scope
+
+    with session_scope(engine) as s:
+        for line in resubmission_flags(s, submission_ids, datetime.now(UTC).date(), settings=settings):
+            typer.echo(f"warning: {line}")
+
+
 @app.command("send")
 def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to send")],
              clearinghouse: ChOpt, config: ConfigOpt = None,
@@ -95,6 +107,7 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
             if pr.held_path:
                 parts.append(f"held claims in {pr.held_path} (report {pr.report_path})")
             typer.echo("; ".join(parts))
+        _timely_flags(engine, settings, [sid for pr in prepared for sid in pr.queued])
         typer.echo(f"{profile.name}: {len(delivery.sent)} file(s) sent"
                    + (f" ({len(delivery.recovered)} completed from an earlier run)" if delivery.recovered else "")
                    + (f", {len(delivery.failed)} failed" if delivery.failed else ""))
