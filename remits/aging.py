@@ -21,7 +21,7 @@ business-day cut-off computed once in Python); nothing is stored for it.  Stored
 alerts already announced (``ack_alerts``, so that the scheduler logs each newly late item once)
 and the per-claim 277CA answers (``claim_acks``, written by :func:`remits.frontend.ingest_277ca`).
 
-* :func:`late_items` - late 999s, late 277CAs, claims without an 835, unresolved rejections
+* :func:`late_items` (engine, as_of) - late 999s, late 277CAs, claims without an 835, unresolved rejections
   (a 999 or TA1 that rejected a file, with its reason; it stays until its claims are sent again).
 * :func:`watch` - record new alerts (returning them, for one log line each), open a
   ``no_response`` worklist item for each claim with no 835 after its window, close the ones
@@ -30,7 +30,7 @@ and the per-claim 277CA answers (``claim_acks``, written by :func:`remits.fronte
   the 835 ingest in the same transaction).
 * :func:`aging` - outstanding claims (sent, not rejected, no 835 yet) by payer in the buckets
   0-30, 31-60, 61-90, 91-120, > 120 days since the claim was FIRST sent, with amounts (the claim's
-  total charge), aggregated in SQL.
+  total charge), aggregated in SQL; :func:`aging_report` (engine, as_of) for the web dashboard.
 """
 
 from __future__ import annotations
@@ -604,6 +604,12 @@ def aging(session: Session, as_of: date | None = None, *, settings: Any | None =
     }
 
 
+def aging_report(engine: Engine, as_of: date | None = None, *, settings: Any | None = None) -> dict[str, Any]:
+    """:func:`aging` in its own read transaction (for the web dashboard)."""
+    with session_scope(engine) as s:
+        return aging(s, as_of, settings=settings)
+
+
 def aging_table(data: dict[str, Any]) -> str:
     head = f"{'payer':<20} {'type':<10} " + " ".join(f"{b:>14}" for b in BUCKETS) + f" {'total':>14}"
     lines = [f"Aging on {data['as_of']} ({data['basis']})", head]
@@ -622,5 +628,5 @@ def aging_table(data: dict[str, Any]) -> str:
 
 __all__ = [
     "BUCKETS", "NO_RESPONSE", "LateClaim", "LateFile", "LateReport", "Rejection", "WatchResult", "aging",
-    "aging_table", "close_answered", "late_items", "late_report", "payer_types", "watch",
+    "aging_report", "aging_table", "close_answered", "late_items", "late_report", "payer_types", "watch",
 ]
