@@ -22,7 +22,7 @@ from clearinghouse.receive import process_responses
 from clearinghouse.scheduler import watch_and_log
 from config.calendar import add_business_days, federal_holidays, is_business_day, latest_start_due_before
 from config.settings import ClearinghouseProfile, DatabaseSettings, Settings
-from remits.aging import aging, late_items, late_report, watch
+from remits.aging import aging, aging_report, late_items, late_report, watch
 from remits.frontend import ingest_277ca
 from remits.ingest import ingest_835_file
 from store import make_engine, migrate, session_scope
@@ -295,8 +295,9 @@ def test_aging_buckets_and_amounts_on_seeded_history(engine: Engine) -> None:
     # a claim sent twice ages from its first sending
     send(engine, [("A9", "MCR", "20.00", "MB")], at(as_of - timedelta(days=95)), state="rejected")
     send(engine, [("A9", "MCR", "20.00", "MB")], at(as_of - timedelta(days=10)), state="accepted")
+    data = aging_report(engine, as_of, settings=settings())     # what the web dashboard calls
     with session_scope(engine) as s:
-        data = aging(s, as_of, settings=settings())
+        assert aging(s, as_of, settings=settings()) == data
     by = {p["payer_id"]: p for p in data["by_payer"]}
     assert by["MCR"]["payer_type"] == "medicare" and by["UHC"]["payer_type"] == "commercial"
     assert by["MCR"]["buckets"]["0-30"] == {"claims": 2, "amount": "150.50"}
