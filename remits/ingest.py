@@ -348,6 +348,10 @@ def _store(s: Session, file: RemitFile, parser: Parser835, result: IngestResult,
     file.claims = result.claims
     file.items_created = result.items_created
     s.flush()
+    # the 835 answers the claims' no_response follow-ups (remits.aging): they close themselves
+    from remits.aging import close_answered
+
+    result.items_resolved += close_answered(s, remit_file_id=file.id)
     refresh_priorities_if_due(s, today)
 
 

@@ -57,6 +57,7 @@ RECOVERABILITY: dict[str, Decimal] = {
     "other": Decimal("0.40"),
     "non_covered": Decimal("0.20"),
     "timely_filing": Decimal("0.05"),
+    "no_response": Decimal("0.90"),     # a claim never answered: usually paid once followed up
 }
 
 MEDICARE_TIMELY_FILING_DAYS = 365

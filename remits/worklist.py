@@ -369,7 +369,10 @@ def record_submitted_file(session: Session, path: str | Path, *, file_sha256: st
 
 
 def find_open_items(session: Session, claim_id: str, payer_key: str | None = None) -> list[WorkItem]:
-    q = select(WorkItem).where(WorkItem.claim_id == claim_id, WorkItem.status.in_(OPEN_STATUSES))
+    """Open denial / rejection items of a claim (not the ``no_response`` follow-ups of
+    :mod:`remits.aging`: an 835 closes those, it never adds a denial to them)."""
+    q = select(WorkItem).where(WorkItem.claim_id == claim_id, WorkItem.status.in_(OPEN_STATUSES),
+                               WorkItem.category != "no_response")
     if payer_key:
         q = q.where(or_(WorkItem.payer_id == payer_key, WorkItem.payer_id == ""))
     return list(session.scalars(q))
