@@ -65,7 +65,7 @@ def _ik4_position(f: Finding, component: str) -> str:
 def _ts_status(ts: TransactionSetInfo) -> str:
     if any(f.severity == "error" for f in ts.findings):
         return "R"
-    if ts.findings:
+    if any(f.code != "tolerance" for f in ts.findings):      # what the reader tolerated is no error
         return "E"
     return "A"
 
@@ -88,7 +88,7 @@ def _segments_for_set(ts: TransactionSetInfo, component: str) -> list[list[str]]
     out: list[list[str]] = [["AK2", ts.transaction_id, ts.control_number, ts.implementation]]
     by_segment: dict[int, list[Finding]] = {}
     for f in ts.findings:
-        if f.segment_number is None or f.code.startswith("IK5-"):
+        if f.segment_number is None or f.code.startswith("IK5-") or f.code == "tolerance":
             continue
         by_segment.setdefault(f.segment_number, []).append(f)
     for number in sorted(by_segment)[:_MAX_IK3]:

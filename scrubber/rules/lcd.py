@@ -267,7 +267,7 @@ def _area(dx: str, code: str) -> str:
     """H, M or L of a diagnosis site ("" when the code does not tell)."""
     if len(dx) < 5 or dx[3] != ".":
         return ""
-    if dx[:3] in ("C43", "C4A", "D03") and dx[4:6] == "51" or dx[:6] == "C44.50":
+    if (dx[:3] in ("C43", "C4A", "D03") and dx[4:6] == "51") or dx[:6] == "C44.50":
         return "H"                          # anal skin
     area = _AREA_BY_4TH.get(dx[4], "")
     if area == "L?":
