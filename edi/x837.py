@@ -798,7 +798,10 @@ class ClaimWriter:
         return self.merge_envelopes and self._isa_key(self._isa) == self._isa_key(isa)
 
     def _isa_control(self, isa: Segment) -> str:
-        return f"{self.isa_control:09d}" if self.isa_control is not None else isa.get(13)
+        if self.isa_control is not None:
+            return f"{self.isa_control:09d}"
+        control = isa.get(13)
+        return control.zfill(9) if len(control) < 9 and control.isdigit() else control   # an unpadded ISA13
 
     def _gs_control(self, gs: Segment) -> str:
         return str(self.isa_control) if self.isa_control is not None else gs.get(6)

@@ -281,7 +281,8 @@ _ROOTS: dict[str, frozenset[str]] = {"VAL012": frozenset({"VAL020"})}
 
 def fold_dependents(findings: list[ScrubFinding]) -> list[ScrubFinding]:
     """Move the findings a root finding causes under it (one root cause, one finding): a claim whose
-    diagnoses are unusable (VAL012) reports its pointer findings (VAL020) as dependents of that root."""
+    diagnoses are unusable (VAL012) reports its pointer findings (VAL020), and VAL012's own second
+    finding, as dependents of the first VAL012 finding."""
     root: ScrubFinding | None = None
     for f in findings:
         if f.rule in _ROOTS and f.severity == "error":
@@ -289,11 +290,11 @@ def fold_dependents(findings: list[ScrubFinding]) -> list[ScrubFinding]:
             break
     if root is None:
         return findings
-    caused = _ROOTS[root.rule]
-    dependents = tuple(f for f in findings if f.rule in caused)
+    caused = _ROOTS[root.rule] | {root.rule}         # e.g. "ICD-9 qualifiers" also means "no ICD-10 principal"
+    dependents = tuple(f for f in findings if f is not root and f.rule in caused)
     if not dependents:
         return findings
-    out = [f for f in findings if f.rule not in caused]
+    out = [f for f in findings if f is root or f.rule not in caused]
     root.dependents = root.dependents + dependents
     return out
 
