@@ -159,9 +159,10 @@ class BenignLesionIndication(Rule):
 # character: 0 lip, 1 eyelid, 2 ear, 3 other face, 4 scalp and neck, 5 trunk, 6 upper limb, 7 lower limb):
 # lip, eyelid and ear are H; scalp and neck M; other face is H (nose, chin, temple) or M (cheek,
 # forehead): undetermined; trunk is L (anal skin, coded .51 / C44.50-, is H; perianal skin and the
-# nipple/areola are H: named in the message); an upper limb is L only when billed with 17313 (hands
-# are 17311 sites); the lower limb holds pretibial (M) and ankle (H) skin: undetermined.
-_AREA_BY_4TH = {"0": "H", "1": "H", "2": "H", "4": "M", "5": "L", "6": "L?"}
+# nipple/areola are H: named in the message); a limb is L only when billed with 17313 (hands and feet
+# are 17311 sites; pretibial skin (M) and the ankle (H) are named in the message).
+_AREA_BY_4TH = {"0": "H", "1": "H", "2": "H", "4": "M", "5": "L", "6": "L?", "7": "L?"}
+_EXCEPT = {"5": ", unless perianal or nipple/areola (H)", "7": ", unless pretibial (M) or the ankle (H)"}
 # Tumours whose primary form the AUC covers on area L rarely / only on redetermination / only when
 # large (the claim shows neither size nor subtype): (ICD-10-CM prefix, name, what the LCD says).
 _L_LIMITED = (
@@ -180,8 +181,9 @@ class MohsAppropriateUse(Rule):
     Original Medicare Part B claims (SBR09 = MB) in the MACs whose Mohs LCD follows the 2012 appropriate
     use criteria: Noridian L35702 and WPS L35494.  The area of the diagnosis site is derived from the
     ICD-10-CM code: H (mask face, lips, eyelids, ears, genitalia, hands, feet), M (scalp, neck; cheeks and
-    forehead when coded), L (trunk and extremities; an upper limb counts as L when billed with 17313,
-    since hands are 17311 sites).  A warning for the settings the LCD marks "not covered", "rarely
+    forehead when coded), L (trunk and extremities; a limb counts as L when billed with 17313, since
+    hands and feet are 17311 sites; the message names the H/M exceptions: perianal skin and the
+    nipple/areola on the trunk, pretibial skin and the ankle on the leg).  A warning for the settings the LCD marks "not covered", "rarely
     covered" or "on redetermination only" that a claim can show: in-situ SCC (D04.x), lentigo maligna /
     melanoma in situ (D03.x) and Merkel cell carcinoma (C4A.x) on area L.  Invasive BCC and SCC on L
     depend on size and histology, which the claim does not carry: no warning.  No warning for other
@@ -246,7 +248,7 @@ class MohsAppropriateUse(Rule):
                 dx, name, why = hit
                 out.append(self.finding(
                     ctx, f"{lcd.lcd_id} ({mac}): Mohs {ln.code} for {dx} ({name}) on area L (trunk/extremities"
-                    f"{', unless perianal or nipple/areola' if ln.code == '17313' and dx[4:5] == '5' else ''}): {why};"
+                    f"{_EXCEPT.get(dx[4:5], '')}): {why};"
                     " document size/recurrence or expect CO-50/N115", line=ln,
                     severity=ctx.payer.coverage_severity,
                     correct="document the feature that makes Mohs appropriate, or bill a standard excision (116xx)"))
