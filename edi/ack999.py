@@ -171,7 +171,7 @@ def build_999(result: ValidationResult, *, control_number: int = 1, now: dt.date
 
     isa_ctl = control_number
     for isa in result.interchanges:
-        groups = [g for g in isa.groups if g.functional_id == "HC"]
+        groups = [g for g in isa.groups if g.functional_id == "HC" or g.version.startswith("005010X222")]
         if not groups:
             continue
         ctl = f"{isa_ctl % 1_000_000_000:09d}"

@@ -170,3 +170,17 @@ def test_still_unreadable_keeps_one_line_error(case: str, tmp_path: Path) -> Non
     assert exc.value.segment_number is not None and exc.value.segment_id
     p = run("validate", f)
     assert_one_line_error(p, str(f), "segment", needle)
+
+
+@pytest.mark.parametrize("case", ["a2_reference", "gs01_contradicts_st01", "unpadded_isa", "wrapped_80"])
+def test_999_of_a_tolerated_file_accepts_it(case: str, tmp_path: Path, assert_pyx12_valid: object) -> None:
+    from edi.ack999 import write_999
+
+    change, _ = CASES_837[case]
+    data = change(_claims()).encode()
+    result = validate_bytes(data, "t.837", parallel=False)
+    target = tmp_path / "t.999"
+    write_999(result, target, control_number=7)
+    ack = target.read_text()
+    assert "AK9*A*1*1*1" in ack and "IK5*A" in ack, ack
+    assert_pyx12_valid(target.read_bytes())  # type: ignore[operator]

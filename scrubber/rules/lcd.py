@@ -38,31 +38,38 @@ _INDICATIONS = {
 }
 
 
+# the 2010AA state of the last billing provider loop seen (claims of one provider share the node)
+_BILLING: list[object] = [None, ""]
+
+
 def claim_state(ctx: ClaimContext) -> str:
     """The state where the service was rendered: 2310C service facility N4, else 2010AA billing N4."""
-    hit = ctx.extra.get("_state")
-    if hit is None:
-        hit = ""
-        inside = False
-        for s in ctx.claim.segments:
-            sid = s.elements[0]
-            if sid == "NM1":
-                inside = s.get(1) == "77"
-            elif inside and sid == "N4":
-                hit = s.get(2)
-                break
-        if not hit and ctx.claim.billing is not None:
-            for s in ctx.claim.billing.loop("85"):
-                if s.elements[0] == "N4":
-                    hit = s.get(2)
-                    break
-        ctx.extra["_state"] = hit
-    return str(hit)
+    inside = False
+    for s in ctx.claim.segments:
+        sid = s.elements[0]
+        if sid == "NM1":
+            inside = s.get(1) == "77"
+        elif inside and sid == "N4":
+            return s.get(2)
+    billing = ctx.claim.billing
+    if billing is None:
+        return ""
+    memo = _BILLING
+    if memo[0] is billing:
+        return str(memo[1])
+    state = ""
+    for s in billing.loop("85"):
+        if s.elements[0] == "N4":
+            state = s.get(2)
+            break
+    memo[0], memo[1] = billing, state
+    return state
 
 
 def _mac(ctx: ClaimContext) -> str:
+    """The A/B MAC of an original Medicare Part B claim (SBR09 = MB), else ""."""
     cov = ctx.coverage
-    if cov is None or ctx.claim.claim_filing_indicator != "MB":
+    if cov is None or not ctx.is_medicare or ctx.claim.claim_filing_indicator != "MB":
         return ""
     return cov.mac(claim_state(ctx))
 
@@ -180,15 +187,16 @@ class MohsAppropriateUse(Rule):
     ## What it checks
     Original Medicare Part B claims (SBR09 = MB) in the MACs whose Mohs LCD follows the 2012 appropriate
     use criteria: Noridian L35702 and WPS L35494.  The area of the diagnosis site is derived from the
-    ICD-10-CM code: H (mask face, lips, eyelids, ears, genitalia, hands, feet), M (scalp, neck; cheeks and
-    forehead when coded), L (trunk and extremities; a limb counts as L when billed with 17313, since
-    hands and feet are 17311 sites; the message names the H/M exceptions: perianal skin and the
-    nipple/areola on the trunk, pretibial skin and the ankle on the leg).  A warning for the settings the LCD marks "not covered", "rarely
-    covered" or "on redetermination only" that a claim can show: in-situ SCC (D04.x), lentigo maligna /
-    melanoma in situ (D03.x) and Merkel cell carcinoma (C4A.x) on area L.  Invasive BCC and SCC on L
-    depend on size and histology, which the claim does not carry: no warning.  No warning for other
-    MACs (CGS L34195 and Palmetto L33436 use indication lists, not areas), Medicare Advantage or
-    commercial payers.  A loaded MCD article download replaces this with the article's covered
+    ICD-10-CM code: H (mask face, lips, eyelids, ears, genitalia, hands, feet), M (scalp, neck; cheeks
+    and forehead when coded), L (trunk and extremities; a limb counts as L when billed with 17313,
+    since hands and feet are 17311 sites; the message names the H/M exceptions: perianal skin and the
+    nipple/areola on the trunk, pretibial skin and the ankle on the leg).  A warning for the settings
+    the LCD marks "not covered", "rarely covered" or "on redetermination only" that a claim can show:
+    in-situ SCC (D04.x), lentigo maligna / melanoma in situ (D03.x) and Merkel cell carcinoma (C4A.x)
+    on area L.  Invasive BCC and SCC on L depend on size and histology, which the claim does not
+    carry: no warning.  No warning for other MACs (CGS L34195 and Palmetto L33436 use indication
+    lists, not areas), Medicare Advantage or commercial payers.  A loaded MCD article download
+    replaces this with the article's covered
     ICD-10 list.
 
     ## Why it is denied
