@@ -56,6 +56,7 @@ class Lcd:
     codes: frozenset[str]
     revision_effective: str
     note: str
+    status: str = "confirmed"       # "unconfirmed": the LCD's contractor or code list was not seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ def build_coverage_tables(directory: str | Path | None = None, mcd_file: str | P
                 raise CoverageError(f"{files['lcd']}: {r['lcd_id']}: kind {kind!r} is not benign or mohs_auc")
             lcd = Lcd(r["lcd_id"].strip(), r["mac"].strip(), kind, r["article_id"].strip(),
                       r["article_status"].strip() == "confirmed", frozenset(r["codes"].split()),
-                      r["revision_effective"].strip(), r["note"].strip())
+                      r["revision_effective"].strip(), r["note"].strip(), r["status"].strip())
             lcds[(lcd.mac, kind)] = lcd
         benign_ids = [lc.lcd_id for lc in lcds.values() if lc.kind == "benign"]
         rules: dict[str, list[tuple[str, str]]] = {i: [] for i in benign_ids}

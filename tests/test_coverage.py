@@ -46,7 +46,8 @@ def test_mac_by_state(state: str, mac: str) -> None:
     assert load_coverage_tables().mac(state) == mac
 
 
-@pytest.mark.parametrize(("state", "lcd"), [("OH", "L34200"), ("CA", "L34233"), ("MO", "L35498"), ("SC", "L33445")])
+@pytest.mark.parametrize(("state", "lcd"), [("OH", "L34200"), ("CA", "L34233"), ("MO", "L35498"), ("SC", "L33445"),
+                                            ("MD", "L34938")])
 def test_benign_lesion_warning_names_the_lcd_of_each_mac(state: str, lcd: str) -> None:
     res = _scrub({"billing_state": state, "diagnoses": ["L82.1"], "lines": [{"code": "17110"}]})
     hits = [f for f in res.findings if f.rule == "LCD001"]
@@ -55,7 +56,7 @@ def test_benign_lesion_warning_names_the_lcd_of_each_mac(state: str, lcd: str) -
     assert not res.held
 
 
-@pytest.mark.parametrize("state", ["IL", "NY", "TX", "FL"])
+@pytest.mark.parametrize("state", ["IL", "NY", "MN", "FL", "PR"])
 def test_no_benign_lesion_warning_without_an_lcd(state: str) -> None:
     res = _scrub({"billing_state": state, "diagnoses": ["L82.1"], "lines": [{"code": "17110"}]})
     assert not [f for f in res.findings if f.rule.startswith("LCD")]

@@ -35,6 +35,9 @@ _INDICATIONS = {
     "L34200": "bleeding, itching, pain, inflammation or infection, change in appearance, recent enlargement, "
               "increase in number, obstruction of an orifice, restricted eye function, diagnostic uncertainty, a prior "
               "biopsy suggesting malignancy, documented recurrent trauma, or the wart rules",
+    "L34938": "bleeding, intense itching or pain, inflammation, obstruction of an orifice or of vision, uncertain "
+              "diagnosis, a prior biopsy suggesting malignancy, trauma with pain, itching or bleeding, or the wart "
+              "rules (list UNCONFIRMED)",
 }
 
 
@@ -79,7 +82,9 @@ class BenignLesionIndication(Rule):
 
     ## What it checks
     Original Medicare Part B claims (SBR09 = MB) whose MAC (state of the service facility, else the
-    billing provider) has a benign-lesion LCD: WPS L35498, Palmetto L33445, Noridian L34233, CGS L34200.
+    billing provider) has a benign-lesion LCD: WPS L35498, Palmetto L33445, Noridian L34233, CGS L34200,
+    and Novitas L34938 (inferred: its contractor and code list are UNCONFIRMED; the codes every
+    confirmed article shares are used).
     For a line billing a code of that LCD's Billing & Coding article (skin tags 11200/11201 where
     listed, shaves 11300-11313, benign excisions 11400-11446, 17106-17108 for WPS and CGS, 17110/17111),
     when every diagnosis the line points at is a benign lesion in the LCD's scope (e.g. L82.1, D22.x,
@@ -87,8 +92,8 @@ class BenignLesionIndication(Rule):
     pain, skin changes R23.x, enlargement R22.x, infection, uncertain behaviour D48.5/D49.2, injury,
     eyelid or vision problems, immunosuppression for warts, ...), it warns, naming the LCD.  Lines with
     GA, GX, GY or GZ are not flagged (the patient was told, or a denial is expected).  No warning for
-    NGS (no such LCD), Novitas and First Coast (article code list not retrieved), a code outside the
-    article (e.g. 11200 under Palmetto), Medicare Advantage or commercial payers.  Actinic keratosis
+    NGS (no such LCD), First Coast (whether it shares L34938 is UNCONFIRMED), a code outside the
+    article (e.g. 11200 under Palmetto or Novitas), Medicare Advantage or commercial payers.  Actinic keratosis
     destruction (17000-17004, NCD 250.4) is never restricted.  When a CMS MCD article download is loaded
     (`dermedi tables import-mcd`), the article's covered / non-covered ICD-10 list replaces the
     indication mapping for that LCD.
@@ -107,7 +112,8 @@ class BenignLesionIndication(Rule):
 
     ## Source
     Confirmed: LCD texts and article CPT lists of L35498 (WPS, rev. 2023-10-26), L33445 (Palmetto),
-    L34233 (Noridian), L34200 (CGS, rev. 2024-08-08) from the CMS Coverage API; MAC by state from the
+    L34233 (Noridian), L34200 (CGS, rev. 2024-08-08) from the CMS Coverage API; L34938 exists (MCD page,
+    rev. 2019-09-26) but its contractor (Novitas) is inferred and its code list not seen; MAC by state from the
     CMS A/B MAC map (`config/tables/lcd_derm.csv`, `mac_jurisdictions.csv`).  UNCONFIRMED: the ICD-10
     codes standing for each indication (our mapping, `config/tables/lcd_benign_dx.csv`: the articles'
     ICD-10 lists were not retrieved), hence a warning only; a payer profile with `coverage_severity:
@@ -151,10 +157,11 @@ class BenignLesionIndication(Rule):
                     correct=f"point {code} at a diagnosis covered by {article.article_id}, or add GA/GY"))
                 continue
             roles = [cov.dx_role(lcd.lcd_id, d) for d in dxs]
+            who = mac if lcd.status == "confirmed" else f"{mac}, UNCONFIRMED"
             if "indication" in roles or any(r != "benign" for r in roles):
                 continue
             out.append(self.finding(
-                ctx, f"{lcd.lcd_id} ({mac}): {code} for {', '.join(dxs)} alone - removal of a benign lesion is "
+                ctx, f"{lcd.lcd_id} ({who}): {code} for {', '.join(dxs)} alone — removal of a benign lesion is "
                 f"covered only with a documented indication: {_INDICATIONS.get(lcd.lcd_id, 'see the LCD')}; code "
                 "the indication or expect CO-50/N115, or bill with GA/GY if the patient was told", line=ln,
                 severity=ctx.payer.coverage_severity,
