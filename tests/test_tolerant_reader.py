@@ -39,9 +39,10 @@ def _wrap(text: str, width: int = 80) -> str:
     return "\n".join(text[i:i + width] for i in range(0, len(text), width)) + "\n"
 
 
-def _tolerances(data: bytes) -> list[str]:
+def _tolerances(data: bytes, claims: int = 3) -> list[str]:
     result = validate_bytes(data, "t.837", parallel=False)
     assert result.valid, [f.format() for f in result.findings]
+    assert result.claims == claims
     assert all(f.severity == "warning" for f in result.findings if f.code == "tolerance")
     return [f.message for f in result.findings if f.code == "tolerance"]
 
@@ -184,3 +185,13 @@ def test_999_of_a_tolerated_file_accepts_it(case: str, tmp_path: Path, assert_py
     ack = target.read_text()
     assert "AK9*A*1*1*1" in ack and "IK5*A" in ack, ack
     assert_pyx12_valid(target.read_bytes())  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("case", ["a2_reference", "wrapped_unpadded_bom"])
+def test_parallel_validation_of_a_tolerated_file(case: str) -> None:
+    change, wanted = CASES_837[case]
+    result = validate_bytes(change(_claims(6)).encode(), "t.837", parallel=True, workers=2, chunk_claims=2)
+    assert result.mode == "parallel" and result.valid and result.claims == 6
+    messages = [f.message for f in result.findings if f.code == "tolerance"]
+    for w in wanted:
+        assert any(w in m for m in messages), (w, messages)
