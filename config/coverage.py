@@ -312,6 +312,22 @@ def read_mcd_table(path: str | os.PathLike[str]) -> dict[str, McdArticle]:
         raise CoverageError(f"{path}: unreadable MCD table file ({exc.__class__.__name__})") from None
 
 
+def coverage_for_data_dir(data_dir: str | os.PathLike[str]) -> CoverageTables:
+    """The coverage tables with the MCD table file of ``data_dir`` when one was imported (reloaded when
+    the file changes), else the shipped ones."""
+    path = default_mcd_path(data_dir)
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return load_coverage_tables()
+    return _with_mcd(str(path), stamp)
+
+
+@cache
+def _with_mcd(path: str, stamp: int) -> CoverageTables:
+    return build_coverage_tables(None, path)
+
+
 def default_mcd_path(data_dir: str | os.PathLike[str]) -> Path:
     """Where ``dermedi tables import-mcd`` writes (and ``dermedi scrub`` reads) the MCD table file."""
     return Path(data_dir) / "tables" / MCD_FILE_NAME

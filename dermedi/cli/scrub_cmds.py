@@ -18,7 +18,7 @@ app.add_typer(tables_app, name="tables")
 
 
 def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> object:
-    from config.coverage import CoverageError, build_coverage_tables, default_mcd_path
+    from config.coverage import CoverageError, coverage_for_data_dir
     from config.payers import PayerConfigError, load_payer_profiles
     from config.settings import ConfigError, load_settings
     from config.tables import TableError
@@ -28,8 +28,7 @@ def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> o
         settings = load_settings(config)
         payers = load_payer_profiles(settings.payers)
         day = date.fromisoformat(today) if today else None
-        mcd = default_mcd_path(settings.data_dir)     # written by `dermedi tables import-mcd`
-        coverage = build_coverage_tables(None, mcd) if mcd.is_file() else None
+        coverage = coverage_for_data_dir(settings.data_dir)    # with `dermedi tables import-mcd`'s file
         tables = None
         if ncci_db:
             from dermedi.db import open_database
