@@ -65,6 +65,7 @@ from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader, check_tra
 from edi.x837 import Envelope, parse_date
 
 IMPLEMENTATION_835 = "005010X221A1"
+ACCEPTED_835 = ("005010X221",)      # the base guide without the A1 errata: read as A1, with a warning
 _835: dict[str, str] = {"functional_id": "HP", "st01": "835", "implementation": IMPLEMENTATION_835,
                         "label": "835"}
 ZERO = Decimal("0")
@@ -1250,11 +1251,13 @@ class Parser835:
                 ctx = _Ctx(self.name, d.component)
                 yield Envelope(seg)
             elif sid == "GS":
-                check_transaction_type(seg, self.name, **_835)
+                for element, message in check_transaction_type(seg, self.name, accepted=ACCEPTED_835, **_835):
+                    self.reader.tolerance(seg.number, "GS", element, message)
                 gs = seg
                 yield Envelope(seg)
             elif sid == "ST":
-                check_transaction_type(seg, self.name, **_835)
+                for element, message in check_transaction_type(seg, self.name, accepted=ACCEPTED_835, **_835):
+                    self.reader.tolerance(seg.number, "ST", element, message)
                 header_segs = [seg]
                 claims_paid = ZERO
                 claim_count = 0
