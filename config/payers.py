@@ -39,6 +39,8 @@ class PayerProfile(BaseModel):
     distinct_modifier: Literal["X{EPSU}", "59"] = "59"
     timely_filing_days: int = Field(default=180, gt=0)
     appeal_deadline_days: int = Field(default=180, gt=0)
+    # payer-learned edits (rule LRN001): warn (default), hold the claim ("error"), or ignore ("off")
+    learned_edits: Literal["warning", "error", "off"] = "warning"
 
     @property
     def prefers_x_modifiers(self) -> bool:

@@ -26,6 +26,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "scrubber.rules.drg",
     "scrubber.rules.em",
     "scrubber.rules.exc",
+    "scrubber.rules.lrn",
     "scrubber.rules.mod",
     "scrubber.rules.moh",
     "scrubber.rules.ncci",

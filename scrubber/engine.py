@@ -11,7 +11,7 @@ rule has a YAML file of passing and failing cases in ``tests/fixtures/rules/<ID>
 Rule id families: ``VAL`` validity (codes, ICD-10-CM, pointers, charges, NPI/EIN, dates),
 ``UNT`` units/MUE/add-ons, ``BX`` biopsy, ``DES`` destruction, ``EXC`` excision/shave/site,
 ``REP`` repairs, ``MOH`` Mohs, ``NCCI`` procedure-to-procedure edits, ``EM`` E/M and modifiers,
-``MOD`` modifier validity, ``DRG`` drugs/NDC/JW/JZ.
+``MOD`` modifier validity, ``DRG`` drugs/NDC/JW/JZ, ``LRN`` payer-learned edits (from the learned table).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from edi.x837 import Claim, ServiceLine
 
 if TYPE_CHECKING:
     from config.drugs import DrugTables
+    from config.learned import LearnedTable
     from config.payers import PayerProfile
     from config.tables import CodeTables
 
@@ -62,10 +63,12 @@ class ClaimContext:
     """Everything a rule may look at for one claim; derived indexes are computed once, on first use.
 
     ``extra`` is a per-claim cache for helpers shared by several rules (see ``scrubber/rules/_common.py``).
+    ``learned`` is the payer-learned table (configuration, see :mod:`config.learned`), or None.
     """
 
     def __init__(self, claim: Claim, payer: PayerProfile, tables: CodeTables, drugs: DrugTables, today: date,
-                 file_date: date | None = None, extra: dict[str, Any] | None = None) -> None:
+                 file_date: date | None = None, extra: dict[str, Any] | None = None,
+                 learned: LearnedTable | None = None) -> None:
         self.claim = claim
         self.payer = payer
         self.tables = tables
@@ -73,6 +76,7 @@ class ClaimContext:
         self.today = today
         self.file_date = file_date
         self.extra: dict[str, Any] = extra if extra is not None else {}
+        self.learned = learned
         self.lines: list[ServiceLine] = claim.lines
         self._codes: set[str] | None = None
         self._lines_by_code: dict[str, list[ServiceLine]] | None = None
@@ -278,11 +282,12 @@ class ClaimResult:
 
 
 class Scrubber:
-    """Runs every rule on every claim.  Tables and payer profiles are loaded once."""
+    """Runs every rule on every claim.  Tables and payer profiles are loaded once; ``learned`` is the
+    payer-learned table (rule LRN001), loaded by the caller from configuration, or None."""
 
     def __init__(self, *, tables: CodeTables | None = None, drugs: DrugTables | None = None,
                  payers: Any = None, rules: Iterable[type[Rule]] | None = None,
-                 today: date | None = None) -> None:
+                 today: date | None = None, learned: LearnedTable | None = None) -> None:
         if tables is None:
             from config.tables import load_code_tables
 
@@ -298,6 +303,7 @@ class Scrubber:
         self.tables = tables
         self.drugs = drugs
         self.payers = payers
+        self.learned = learned
         self.rules = [r() for r in (rules if rules is not None else all_rules())]
         self.today = today or date.today()
         self._plans: dict[frozenset[str], tuple[tuple[Rule, frozenset[str] | None], ...]] = {}
@@ -339,7 +345,7 @@ class Scrubber:
         header = claim.header
         if header is not self._file_date_header:        # BHT04 of the transaction set, parsed once
             self._file_date, self._file_date_header = header.file_date, header
-        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date)
+        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date, None, self.learned)
 
     def scrub(self, claim: Claim) -> ClaimResult:
         ctx = self.context(claim)
