@@ -85,8 +85,8 @@ class LearnedPattern(BaseModel):
         return code + ("/" + ",".join(self.rarcs) if self.rarcs else "")
 
     def describe(self) -> str:
-        """``17110 with L82.1``, ``99213-25 with 11102 on the same diagnosis``, ``J* with NDC unit UN``."""
-        proc = self.procedure
+        """``17110 with L82.1``, ``99213-25 with 11102 on the same diagnosis``, ``J codes with NDC unit UN``."""
+        proc = self.procedure if not self.procedure.endswith("*") else self.procedure[:-1] + " codes"
         mods = [c.split("=", 1)[1] for c in self.conditions if c.startswith("mod=")]
         if mods:
             proc += "-" + "-".join(mods)
@@ -139,8 +139,8 @@ class LearnedTable(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kind: Literal["dermedi-learned-edits"] = KIND
-    format: Literal[1] = FORMAT
+    kind: Literal["dermedi-learned-edits"] = "dermedi-learned-edits"
+    format: Literal[1] = 1
     version: str
     source: LearnedSource = Field(default_factory=LearnedSource)
     thresholds: LearnedThresholds = Field(default_factory=LearnedThresholds)

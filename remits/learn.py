@@ -89,7 +89,7 @@ class _Stats:
 def _safe_url(engine: Engine) -> str:
     try:
         return make_url(str(engine.url)).render_as_string(hide_password=True).split("?", 1)[0]
-    except Exception:   # noqa: BLE001 - never fail on a label
+    except Exception:
         return engine.dialect.name
 
 
@@ -457,7 +457,9 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
             explained.append(_pattern(c, rules))
         else:
             patterns.append(_pattern(c))
-    order = (lambda p: (p.payer_id, p.procedure, p.conditions))
+    def order(p: LearnedPattern) -> tuple[str, str, tuple[str, ...]]:
+        return p.payer_id, p.procedure, p.conditions
+
     patterns.sort(key=order)
     explained.sort(key=order)
     source = LearnedSource(database=_safe_url(engine),
@@ -468,7 +470,8 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
     if claims == 0:
         note = "no submitted claim of the period has a remit in the store: nothing to learn from"
     elif claims < min_claims:
-        note = f"only {claims} remitted claim(s) in the period, fewer than min_claims ({min_claims}): too little history"
+        note = (f"only {claims} remitted claim(s) in the period, fewer than min_claims ({min_claims}): "
+                "too little history")
     elif denied_n == 0:
         note = f"{claims} remitted claim(s), none denied: nothing to learn"
     elif not patterns and not explained:

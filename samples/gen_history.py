@@ -32,6 +32,8 @@ import argparse
 import json
 import random
 import sys
+import time as _time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -46,6 +48,7 @@ from edi.build import build_837  # noqa: E402
 
 START = date(2026, 1, 5)          # a Monday
 SEED = 12
+LEARN_UNTIL = date(2026, 9, 30)     # learn on the first 9 months, scrub the last 3
 CENT = Decimal("0.01")
 
 
@@ -298,6 +301,64 @@ def load_history(engine: Any, root: str | Path, *, until: date | None = None, sc
             counts["835"] += 1
             counts["items"] += r.items_created
     return counts
+
+
+def evaluate(engine: Any, hist: Path, *, until: date = LEARN_UNTIL, min_claims: int = 5,
+             min_rate: float = 0.5) -> dict[str, Any]:
+    from edi.x837 import Parser837
+    from remits.learn import learn
+    from scrubber.engine import Scrubber
+
+    truth = json.loads((hist / "truth.json").read_text())
+    t0 = _time.perf_counter()
+    result = learn(engine, until=until, min_claims=min_claims, min_rate=min_rate)
+    learn_s = _time.perf_counter() - t0
+    table = result.table
+    hidden = set(truth["hidden_policies"])
+    scrubber = Scrubber(learned=table)
+    warned: dict[tuple[str, int], str] = {}
+    by_pattern: Counter[str] = Counter()
+    held_out_claims: set[str] = set()
+    for ev in truth["events"]:
+        if ev["kind"] != "837" or date.fromisoformat(ev["date"]) <= until:
+            continue
+        path = hist / ev["file"]
+        scrubber.today = date.fromisoformat(ev["date"])
+        for claim in Parser837(path, path.name).claims():
+            held_out_claims.add(claim.claim_id)
+            for f in scrubber.scrub(claim).findings:
+                if f.rule == "LRN001" and f.line:
+                    warned[(claim.claim_id, int(f.line))] = f.message
+                    by_pattern[f.message.split(" in ", 1)[0]] += 1
+    lines = [ln for ln in truth["lines"] if ln["claim_id"] in held_out_claims]
+    policy_lines = {(ln["claim_id"], ln["line"]) for ln in lines
+                    if ln["outcome"].startswith("policy:") and ln["outcome"][7:] in hidden}
+    tp = len(policy_lines & warned.keys())
+    claims_outcome: dict[str, bool] = {}
+    for ln in lines:
+        claims_outcome[ln["claim_id"]] = claims_outcome.get(ln["claim_id"], True) and ln["outcome"] == "paid"
+    paid_claims = {c for c, ok in claims_outcome.items() if ok}
+    warned_claims = {c for c, _ in warned}
+    per_policy = {}
+    for pol in sorted(hidden):
+        pl = {(ln["claim_id"], ln["line"]) for ln in lines if ln["outcome"] == "policy:" + pol}
+        per_policy[pol] = {"denied_lines": len(pl), "warned": len(pl & warned.keys()),
+                           "recall": round(len(pl & warned.keys()) / len(pl), 3) if pl else None}
+    return {
+        "learned": {"patterns": len(table.patterns), "explained": len(table.explained),
+                    "claims": table.source.claims, "lines": table.source.lines, "seconds": round(learn_s, 2),
+                    "table": [f"{p.payer_id} {p.describe()} {p.denial} {p.denied}/{p.claims}" for p in table.patterns],
+                    "explained_table": [f"{p.payer_id} {p.describe()} {p.denial} by {','.join(p.rules)}"
+                                        for p in table.explained]},
+        "held_out": {"claims": len(held_out_claims), "lines": len(lines), "hidden_policy_denials": len(policy_lines),
+                     "warnings": len(warned), "warnings_by_pattern": dict(by_pattern.most_common())},
+        "precision": round(tp / len(warned), 3) if warned else None,
+        "recall": round(tp / len(policy_lines), 3) if policy_lines else None,
+        "per_policy": per_policy,
+        "paid_claims": len(paid_claims),
+        "paid_claims_warned": len(paid_claims & warned_claims),
+        "false_warning_rate": round(len(paid_claims & warned_claims) / len(paid_claims), 4) if paid_claims else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
