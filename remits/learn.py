@@ -18,10 +18,11 @@
    denied and paid in a later remit, on appeal or resubmission, counts as not denied) and the
    denials a published rule had flagged.
 4. A pattern is kept with support >= ``min_claims`` claims and a rate (claims denied with its
-   most frequent denial code / support) >= ``min_rate``.  Redundant patterns are pruned: a more
-   specific pattern that is not clearly (by 0.1) more often denied than a kept general one is
-   dropped; a general pattern whose claims outside a clearly better specific one no longer reach
-   the thresholds is dropped.  A pattern whose denials the scrubber had flagged (half or more) is
+   most frequent denial code / support) >= ``min_rate``.  Redundant patterns are pruned: of a
+   general pattern and a specific one it covers (same denial code), the general one is kept
+   unless its claims outside the specific one fall short of the thresholds while the specific one
+   is clearly (by 0.1) more often denied; patterns with the same evidence are merged.  A pattern
+   whose denials a published rule had held (an error finding on half of them or more) is
    *explained* and kept apart (``explained``): LRN001 never warns on it.
 
 The result is a :class:`config.learned.LearnedTable`: version (time of learning), source
@@ -178,9 +179,105 @@ def _flags(conn: Any) -> dict[str, list[tuple[str | None, str]]]:
 
 
 def _parse(x12: str) -> Any:
+    """The claim of a submitted one-claim 837P: the fast reader, else :class:`edi.x837.Parser837`."""
+    fast = fast_claim(x12)
+    if fast is not None:
+        return fast
     from edi.x837 import Parser837
 
     return next(Parser837(x12.encode("latin-1"), "submitted.837").claims(), None)
+
+
+class _FastLine:
+    """What :func:`config.learned.line_items` reads of a service line (same meaning as ServiceLine)."""
+
+    __slots__ = ("code", "ctp_unit", "modifiers", "ndc", "number", "place_of_service", "pointers", "service_date")
+
+    def __init__(self, number: str) -> None:
+        self.number = number
+        self.code = self.place_of_service = self.ndc = self.ctp_unit = ""
+        self.modifiers: list[str] = []
+        self.pointers: list[int] = []
+        self.service_date: date | None = None
+
+
+class _FastClaim:
+    """What :func:`config.learned.claim_line_items` reads of a claim (same meaning as edi.x837.Claim)."""
+
+    __slots__ = ("_dates", "diagnosis_codes", "lines", "payer_id", "place_of_service")
+
+    def __init__(self) -> None:
+        self.payer_id = self.place_of_service = ""
+        self.diagnosis_codes: list[str] = []
+        self.lines: list[_FastLine] = []
+        self._dates: dict[str, date | None] = {}
+
+    def date(self, qualifier: str) -> date | None:
+        return self._dates.get(qualifier)
+
+
+def fast_claim(x12: str) -> _FastClaim | None:
+    """Read the learning features of a one-claim 837P (as :func:`remits.worklist.record_submitted_claims`
+    stores them) straight from its segments: about ten times faster than the full parser, which
+    validates everything.  None when the text is not the expected shape (the caller then parses it
+    with :class:`edi.x837.Parser837`).  ``tests/test_learned.py`` checks both agree."""
+    from edi.x837 import dotted_icd, parse_date
+
+    if len(x12) < 106 or not x12.startswith("ISA"):
+        return None
+    el, comp, term = x12[3], x12[104], x12[105]
+    claim: _FastClaim | None = None
+    line: _FastLine | None = None
+    payer_id = ""
+    for raw in x12.split(term):
+        seg = raw.strip("\r\n")
+        if not seg:
+            continue
+        els = seg.split(el)
+        sid = els[0]
+        if claim is None:
+            if sid == "CLM":
+                claim = _FastClaim()
+                claim.payer_id = payer_id
+                c5 = els[5].split(comp) if len(els) > 5 else [""]
+                claim.place_of_service = c5[0]
+            elif sid == "NM1" and len(els) > 1 and els[1] == "PR":
+                payer_id = els[9] if len(els) > 9 else ""
+            elif sid == "HL" and len(els) > 3 and els[3] == "22":
+                payer_id = ""
+            continue
+        if sid == "LX":
+            line = _FastLine(els[1] if len(els) > 1 else "")
+            claim.lines.append(line)
+        elif sid == "CLM" or sid == "HL":
+            return None                     # more than one claim: not a submitted one-claim copy
+        elif sid in ("SE", "GE", "IEA"):
+            break
+        elif line is None:
+            if sid == "HI":
+                for e in els[1:]:
+                    q, _, code = e.partition(comp)
+                    if q in ("ABK", "ABF"):
+                        claim.diagnosis_codes.append(dotted_icd(code.partition(comp)[0]))
+            elif sid == "DTP" and len(els) > 3 and els[1] not in claim._dates:
+                claim._dates[els[1]] = parse_date(els[3][:8])
+        elif sid == "SV1":
+            parts = els[1].split(comp) if len(els) > 1 else [""]
+            line.code = parts[1] if len(parts) > 1 else ""
+            line.modifiers = [m for m in parts[2:6] if m]
+            line.place_of_service = els[5] if len(els) > 5 else ""
+            if len(els) > 7 and els[7]:
+                line.pointers = [int(p) for p in els[7].split(comp) if p.isdigit() and p.isascii()]
+        elif sid == "DTP":
+            if len(els) > 3 and els[1] == "472":
+                line.service_date = parse_date(els[3][:8])
+        elif sid == "LIN":
+            line.ndc = els[3] if len(els) > 3 else ""
+        elif sid == "CTP":
+            line.ctp_unit = els[5].split(comp)[0] if len(els) > 5 else ""
+    if claim is None or not claim.lines:
+        return None
+    return claim
 
 
 def _claims(conn: Any, since: date | None, until: date | None, codes: dict[tuple[str, str], str],
@@ -218,11 +315,19 @@ def _claims(conn: Any, since: date | None, until: date | None, codes: dict[tuple
             yield claim.payer_id or payer_id, lines
 
 
-def _keys(payer: str, items: set[str]) -> Iterator[str]:
-    """Every pattern key of a line: payer, anchor and at most two other items (sorted)."""
-    others = sorted(i for i in items if not i.startswith("proc="))
+def _keys(payer: str, items: set[str], open_items: dict[str, set[str]] | None = None) -> Iterator[str]:
+    """Every pattern key of a line: payer, anchor and at most two other items (sorted).  With
+    ``open_items`` (anchor key -> the items its candidates use) only keys made of those."""
+    all_others = sorted(i for i in items if not i.startswith("proc="))
     for a in (i for i in items if i.startswith("proc=")):
         base = payer + "\x1f" + a
+        if open_items is None:
+            others = all_others
+        else:
+            use = open_items.get(base)
+            if use is None:
+                continue
+            others = [o for o in all_others if o in use]
         yield base
         for o in others:
             yield base + "\x1f" + o
@@ -324,22 +429,20 @@ def _select(cands: list[_Cand], min_claims: int, min_rate: float,
     kept: list[_Cand] = []
     for group in by_payer.values():
         group = _dedupe(group)
-        # 1. drop a specific pattern that a general one (same denial code) explains about as well
-        specific_ok: list[_Cand] = []
-        for b in group:
-            if any(_generalizes(a, b, counters) and a.code == b.code and b.rate < a.rate + MARGIN for a in group):
-                continue
-            specific_ok.append(b)
-        # 2. drop a general pattern whose claims outside its best clearly-better specialization fall short
-        for a in specific_ok:
-            specs = [b for b in specific_ok if _generalizes(a, b, counters) and b.rate >= a.rate + MARGIN]
-            if specs:
-                b = max(specs, key=lambda s: s.stats.claims)
-                rest = a.stats.claims - b.stats.claims
-                rest_denied = a.denied - (b.denied if b.code == a.code else 0)
-                if rest < min_claims or rest_denied / max(rest, 1) < min_rate:
+        dropped: set[str] = set()
+        for a in group:
+            for b in group:
+                if a is b or a.code != b.code or not _generalizes(a, b, counters):
                     continue
-            kept.append(a)
+                # a is general, b specific: a alone covers b's claims; it is kept unless its claims
+                # outside b fall short of the thresholds while b is clearly (MARGIN) more often denied
+                rest = a.stats.claims - b.stats.claims
+                rest_ok = rest >= min_claims and (a.denied - b.denied) / rest >= min_rate
+                if rest_ok or b.rate < a.rate + MARGIN:
+                    dropped.add(b.key)
+                else:
+                    dropped.add(a.key)
+        kept.extend(c for c in group if c.key not in dropped)
     return kept
 
 
@@ -355,11 +458,12 @@ def _pattern(c: _Cand, rules: tuple[str, ...] = ()) -> LearnedPattern:
         last_date=c.stats.last or None, rules=rules)
 
 
-def _count_claim(counters: dict[str, _Stats], payer: str, lines: list[_Line], only: Any) -> None:
+def _count_claim(counters: dict[str, _Stats], payer: str, lines: list[_Line], only: set[str],
+                 open_items: dict[str, set[str]]) -> None:
     per_key: dict[str, list[_Line]] = {}
     for ln in lines:
-        for k in _keys(payer, ln.items):
-            if only is None or k in only:
+        for k in _keys(payer, ln.items, open_items):
+            if k in only:
                 per_key.setdefault(k, []).append(ln)
     for k, lns in per_key.items():
         st = counters.get(k)
@@ -418,6 +522,10 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
                 st.claims += 1
         candidates = {k for k, st in first.items() if st.claims >= need_denied}
         del first
+        open_items: dict[str, set[str]] = {}
+        for k in candidates:
+            payer_, anchor, *rest = k.split("\x1f")
+            open_items.setdefault(payer_ + "\x1f" + anchor, set()).update(rest)
         timings["pass_one"] = _time.perf_counter() - t1
         # pass two: support and evidence of the candidates over every claim
         t2 = _time.perf_counter()
@@ -438,7 +546,7 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
                 else:
                     period = [min(period[0], lo), max(period[1], hi)]
             if candidates:
-                _count_claim(counters, payer, lines, candidates)
+                _count_claim(counters, payer, lines, candidates, open_items)
         timings["pass_two"] = _time.perf_counter() - t2
     cands: list[_Cand] = []
     for k, st in counters.items():
