@@ -114,6 +114,7 @@ def main() -> int:
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--pg", default=None, help="e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--db", default=None, help="SQLite file to fill (default: a temporary one)")
+    ap.add_argument("--reuse", action="store_true", help="--db is already filled: only learn")
     args = ap.parse_args()
     from remits.learn import learn, summary_text
     from store import open_database
@@ -132,16 +133,24 @@ def main() -> int:
             engine = open_database(f"sqlite:///{args.db or Path(tmp) / 'learn.db'}")
         try:
             t0 = time.perf_counter()
-            claims, lines = fill(engine, args.lines)
+            if args.reuse:
+                from sqlalchemy import text as sql
+
+                with engine.connect() as c:
+                    claims = c.execute(sql("SELECT COUNT(*) FROM submitted_claims")).scalar_one()
+                    lines = c.execute(sql("SELECT COUNT(*) FROM remit_lines")).scalar_one()
+            else:
+                claims, lines = fill(engine, args.lines)
             print(f"fill: {claims} claims, {lines} remit lines in {time.perf_counter() - t0:.1f} s", flush=True)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             result = learn(engine)
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"learn ({engine.dialect.name}): {lines} lines in {dt:.1f} s ({lines / dt:,.0f} lines/s), "
+            print(f"learn ({engine.dialect.name}): {lines} lines in {dt:.1f} s wall, {cpu:.1f} s CPU of this process "
+                  f"({lines / dt:,.0f} lines/s wall), "
                   f"{result.candidates} candidates, stages "
                   + ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
-                  + f", peak RSS {rss:.0f} MB; 10M lines estimated {dt * 10_000_000 / lines / 60:.1f} min")
+                  + f", peak RSS {rss:.0f} MB; 10M lines estimated {dt * 10_000_000 / lines / 60:.1f} min wall")
             print(summary_text(result.table))
         finally:
             engine.dispose()

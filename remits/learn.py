@@ -458,8 +458,31 @@ def _pattern(c: _Cand, rules: tuple[str, ...] = ()) -> LearnedPattern:
         last_date=c.stats.last or None, rules=rules)
 
 
+def _count_support(counters: dict[str, _Stats], payer: str, line_items: list[set[str]], only: set[str],
+                   open_items: dict[str, set[str]], n: int) -> None:
+    seen = {k for items in line_items for k in _keys(payer, items, open_items) if k in only}
+    for k in seen:
+        counters[k].claims += n
+
+
+Signature = tuple[str, tuple[tuple[str, ...], ...]]
+MAX_SIGNATURES = 200_000
+
+
+def _flush_support(counters: dict[str, _Stats], sigs: Counter[Signature], only: set[str],
+                   open_items: dict[str, set[str]]) -> None:
+    """Count the support of the claims without a denial, grouped by their line items: claims with
+    the same lines (most of them, in a practice's history) are expanded into pattern keys once."""
+    for (payer, lines), n in sigs.items():
+        _count_support(counters, payer, [set(items) for items in lines], only, open_items, n)
+    sigs.clear()
+
+
 def _count_claim(counters: dict[str, _Stats], payer: str, lines: list[_Line], only: set[str],
                  open_items: dict[str, set[str]]) -> None:
+    if not any(ln.denied or ln.overturned for ln in lines):      # most claims: support only
+        _count_support(counters, payer, [ln.items for ln in lines], only, open_items, 1)
+        return
     per_key: dict[str, list[_Line]] = {}
     for ln in lines:
         for k in _keys(payer, ln.items, open_items):
@@ -529,7 +552,8 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
         timings["pass_one"] = _time.perf_counter() - t1
         # pass two: support and evidence of the candidates over every claim
         t2 = _time.perf_counter()
-        counters: dict[str, _Stats] = {}
+        counters: dict[str, _Stats] = {k: _Stats() for k in candidates}
+        sigs: Counter[Signature] = Counter()
         claims = lines_n = denied_n = 0
         payers: set[str] = set()
         period: list[str] = []
@@ -545,8 +569,15 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
                     period = [lo, hi]
                 else:
                     period = [min(period[0], lo), max(period[1], hi)]
-            if candidates:
+            if not candidates:
+                continue
+            if any(ln.denied or ln.overturned for ln in lines):
                 _count_claim(counters, payer, lines, candidates, open_items)
+            else:
+                sigs[(payer, tuple(sorted(tuple(sorted(ln.items)) for ln in lines)))] += 1
+                if len(sigs) >= MAX_SIGNATURES:
+                    _flush_support(counters, sigs, candidates, open_items)
+        _flush_support(counters, sigs, candidates, open_items)
         timings["pass_two"] = _time.perf_counter() - t2
     cands: list[_Cand] = []
     for k, st in counters.items():
