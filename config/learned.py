@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 if TYPE_CHECKING:
     from edi.x837 import Claim, ServiceLine
@@ -147,17 +147,17 @@ class LearnedTable(BaseModel):
     patterns: tuple[LearnedPattern, ...] = ()
     explained: tuple[LearnedPattern, ...] = ()
     note: str = ""
+    _index: dict[str, dict[str, list[LearnedPattern]]] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, _context: Any) -> None:
         index: dict[str, dict[str, list[LearnedPattern]]] = {}
         for p in self.patterns:
             index.setdefault(p.payer_id, {}).setdefault("proc=" + p.procedure, []).append(p)
-        object.__setattr__(self, "_index", index)
+        self._index = index
 
     def for_payer(self, payer_id: str) -> Mapping[str, Sequence[LearnedPattern]]:
         """Anchor item (``proc=17110``, ``proc=J*``) -> that payer's patterns."""
-        index: dict[str, dict[str, list[LearnedPattern]]] = self.__dict__.get("_index") or {}
-        return index.get(payer_id, {})
+        return self._index.get(payer_id, {})
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=1) + "\n"
