@@ -104,11 +104,19 @@ def _order(dialect: str) -> str:
     return ' COLLATE "C"' if dialect == "postgresql" else ""
 
 
-def _submitted(conn: Any, since: date | None, until: date | None, claim_ids: set[str] | None = None
+_DENIED_CLAIMS = ("SELECT rc.claim_id FROM remit_lines rl JOIN remit_claims rc ON rl.remit_claim_id = rc.id "
+                  "WHERE rl.denied_amount > 0 AND rl.paid < rl.charge AND rc.is_reversal = :f")
+
+
+def _submitted(conn: Any, since: date | None, until: date | None, denied_only: bool = False
                ) -> Iterator[tuple[str, str, str]]:
-    """(claim id, payer id, x12) of the first submitted copy of each claim sent in the period."""
+    """(claim id, payer id, x12) of the first submitted copy of each claim sent in the period
+    (``denied_only``: of the claims with a line denied in some remit)."""
     lo, hi = _bounds(since, until)
-    where, params = [], {}
+    where: list[str] = []
+    params: dict[str, Any] = {"f": False}
+    if denied_only:
+        where.append(f"s.claim_id IN ({_DENIED_CLAIMS})")
     if lo is not None:
         where.append("s.submitted_at >= :lo")
         params["lo"] = lo
@@ -119,9 +127,8 @@ def _submitted(conn: Any, since: date | None, until: date | None, claim_ids: set
            "(SELECT MIN(id) AS id FROM submitted_claims GROUP BY claim_id) f ON s.id = f.id"
            + (" WHERE " + " AND ".join(where) if where else "")
            + f" ORDER BY s.claim_id{_order(conn.dialect.name)}")
-    for cid, payer, x12 in conn.execution_options(stream_results=True, yield_per=2000).execute(text(sql), params):
-        if claim_ids is None or cid in claim_ids:
-            yield cid, payer, x12
+    for row in conn.execution_options(stream_results=True, yield_per=2000).execute(text(sql), params):
+        yield row[0], row[1], row[2]
 
 
 _OUTCOMES = (
@@ -129,12 +136,13 @@ _OUTCOMES = (
     "MAX(CASE WHEN rl.denied_amount > 0 AND rl.paid < rl.charge THEN 1 ELSE 0 END), "
     "MAX(CASE WHEN rl.paid > 0 AND rl.denied_amount = 0 THEN 1 ELSE 0 END) "
     "FROM remit_lines rl JOIN remit_claims rc ON rl.remit_claim_id = rc.id "
-    "WHERE rc.is_reversal = :f GROUP BY rc.claim_id, rl.procedure ORDER BY rc.claim_id{order}")
+    "WHERE rc.is_reversal = :f{only} GROUP BY rc.claim_id, rl.procedure ORDER BY rc.claim_id{order}")
 
 
-def _outcomes(conn: Any) -> Iterator[tuple[str, dict[str, _Outcome]]]:
+def _outcomes(conn: Any, denied_only: bool = False) -> Iterator[tuple[str, dict[str, _Outcome]]]:
     """(claim id, procedure -> outcome) over every remit, in claim-id order."""
-    sql = _OUTCOMES.format(order=_order(conn.dialect.name))
+    sql = _OUTCOMES.format(order=_order(conn.dialect.name),
+                           only=f" AND rc.claim_id IN ({_DENIED_CLAIMS})" if denied_only else "")
     cur: str | None = None
     acc: dict[str, _Outcome] = {}
     for cid, proc, denied, paid in conn.execution_options(stream_results=True, yield_per=5000).execute(
@@ -284,9 +292,9 @@ def _claims(conn: Any, since: date | None, until: date | None, codes: dict[tuple
             flags: dict[str, list[tuple[str | None, str]]], only_denied: bool
             ) -> Iterator[tuple[str, list[_Line]]]:
     """(payer id, described lines with outcomes) of every remitted claim (merge of the two streams)."""
-    outcomes = _outcomes(conn)
+    outcomes = _outcomes(conn, only_denied)
     nxt = next(outcomes, None)
-    for cid, payer_id, x12 in _submitted(conn, since, until):
+    for cid, payer_id, x12 in _submitted(conn, since, until, only_denied):
         while nxt is not None and nxt[0] < cid:
             nxt = next(outcomes, None)
         if nxt is None:
