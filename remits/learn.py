@@ -604,6 +604,7 @@ def learn(engine: Engine, *, since: date | None = None, until: date | None = Non
             explained.append(_pattern(c, rules))
         else:
             patterns.append(_pattern(c))
+
     def order(p: LearnedPattern) -> tuple[str, str, tuple[str, ...]]:
         return p.payer_id, p.procedure, p.conditions
 
