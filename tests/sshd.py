@@ -8,7 +8,7 @@
 * :class:`FaultProxy` forwards 127.0.0.1 connections to the server; each new connection takes the
   next planned fault (``("cut", n)`` closes both sides after n bytes, ``("stall", n)`` stops
   forwarding after n bytes and swallows whatever comes) or passes through.
-* :func:`install_sshd` runs ``.ci/install-sshd.sh`` when /usr/sbin/sshd is missing.
+* :func:`install_sshd` runs ``.ci/install-debian.sh`` when /usr/sbin/sshd is missing.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def install_sshd() -> None:
     if not os.path.exists(SSHD):
-        subprocess.run(["bash", str(REPO / ".ci" / "install-sshd.sh")], check=True)
+        subprocess.run(["bash", str(REPO / ".ci" / "install-debian.sh")], check=True)
 
 
 def ensure_user(name: str = SFTP_USER) -> pwd.struct_passwd:
