@@ -10,9 +10,10 @@ Exactly once rests on three things:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
@@ -81,7 +82,7 @@ def find_by_content(session: Session, clearinghouse: str, content_sha256: str) -
 
 def queue_submission(engine: Engine, *, clearinghouse: str, content_sha256: str, file_sha256: str,
                      source_sha256: str | None, source_name: str, size: int, isa13: int, remote_dir: str,
-                     remote_name: str, local_path: str, claims: Sequence[ClaimRef]) -> tuple[int, bool]:
+                     remote_name: str, local_path: str, claims: Iterable[ClaimRef]) -> tuple[int, bool]:
     """Insert a queued submission; returns ``(id, created)`` (``created`` False: same content exists)."""
     try:
         with session_scope(engine) as s:
@@ -91,10 +92,12 @@ def queue_submission(engine: Engine, *, clearinghouse: str, content_sha256: str,
                        "gs06": str(isa13), "remote_dir": remote_dir, "remote_name": remote_name,
                        "local_path": local_path, "state": "queued", "attempts": 0})
             insert_rows(conn, Submission.__table__, [sub], returning_ids=True)  # type: ignore[arg-type]
-            # the file's claims in one executemany (the same transaction: all of them or none)
-            insert_rows(conn, SubmissionClaim.__table__, [  # type: ignore[arg-type]
-                Row({"submission_id": sub, "clearinghouse": clearinghouse, "claim_id": c.claim_id[:38],
-                     "claim_sha256": c.claim_sha256, "st02": c.st02, "ack_code": None}) for c in claims])
+            # the file's claims, 5,000 to an executemany (the same transaction: all of them or none)
+            it = iter(claims)
+            while chunk := list(islice(it, 5000)):
+                insert_rows(conn, SubmissionClaim.__table__, [  # type: ignore[arg-type]
+                    Row({"submission_id": sub, "clearinghouse": clearinghouse, "claim_id": c.claim_id[:38],
+                         "claim_sha256": c.claim_sha256, "st02": c.st02, "ack_code": None}) for c in chunk])
             assert sub.id is not None
             return sub.id, True
     except IntegrityError:

@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,7 +89,38 @@ class _OpenFile:
     hasher: HashingWriter
     canonical: ClaimWriter
     isa13: int
-    claims: list[ledger.ClaimRef] = field(default_factory=list)
+    claims: ClaimSpool
+
+
+class ClaimSpool:
+    """The claims of one outbound file, kept in a private temporary file beside it until the file is
+    queued (a 1,000,000-claim file does not hold a million references in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = private_open(path, "wb")
+        self._n = 0
+
+    def append(self, ref: ledger.ClaimRef) -> None:
+        self._fh.write(f"{ref.claim_id}\x1f{ref.claim_sha256}\x1f{ref.st02}\n".encode("latin-1", "replace"))
+        self._n += 1
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __bool__(self) -> bool:
+        return self._n > 0
+
+    def __iter__(self) -> Iterator[ledger.ClaimRef]:
+        self._fh.flush()
+        with self.path.open("rb") as fh:
+            for line in fh:
+                claim_id, sha, st02 = line.rstrip(b"\n").decode("latin-1").split("\x1f")
+                yield ledger.ClaimRef(claim_id, sha, st02)
+
+    def discard(self) -> None:
+        self._fh.close()
+        self.path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -181,7 +212,8 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                                            receiver=receiver, sender=sender),
                     canonical=outbound_writer(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
                                               usage_indicator=profile.isa_usage_indicator,
-                                              receiver=receiver, sender=sender))
+                                              receiver=receiver, sender=sender),
+                    claims=ClaimSpool(temp.with_suffix(".claims")))
                 files.append(current)
             current.writer.write(claim)
             current.canonical.write(claim)
@@ -234,6 +266,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
         for of in files:
             of.handle.close()
             of.temp.unlink(missing_ok=True)
+            of.claims.discard()
         if held_temp is not None:
             held_temp[1].close()
             held_temp[0].unlink(missing_ok=True)
@@ -242,21 +275,25 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             report_temp.unlink(missing_ok=True)
         raise
 
-    for of in files:
-        content_sha = of.hasher.hexdigest()
-        name = remote_name(profile.file_name_template, name=source.stem, control=of.isa13)
-        final_local = out_dir / name
-        commit(of.temp, final_local)
-        sid, created = ledger.queue_submission(
-            engine, clearinghouse=profile.name, content_sha256=content_sha, file_sha256=sha256_file(final_local),
-            source_sha256=source_sha, source_name=source.name, size=final_local.stat().st_size, isa13=of.isa13,
-            remote_dir=profile.upload_dir, remote_name=name, local_path=str(final_local), claims=of.claims)
-        if created:
-            result.queued.append(sid)
-            log.info("queued %s (ISA13 %09d, %d claims) for %s", name, of.isa13, len(of.claims), profile.name)
-        else:
-            final_local.unlink(missing_ok=True)
-            result.duplicate_of.append(sid)
+    try:
+        for of in files:
+            content_sha = of.hasher.hexdigest()
+            name = remote_name(profile.file_name_template, name=source.stem, control=of.isa13)
+            final_local = out_dir / name
+            commit(of.temp, final_local)
+            sid, created = ledger.queue_submission(
+                engine, clearinghouse=profile.name, content_sha256=content_sha, file_sha256=sha256_file(final_local),
+                source_sha256=source_sha, source_name=source.name, size=final_local.stat().st_size, isa13=of.isa13,
+                remote_dir=profile.upload_dir, remote_name=name, local_path=str(final_local), claims=of.claims)
+            if created:
+                result.queued.append(sid)
+                log.info("queued %s (ISA13 %09d, %d claims) for %s", name, of.isa13, len(of.claims), profile.name)
+            else:
+                final_local.unlink(missing_ok=True)
+                result.duplicate_of.append(sid)
+    finally:
+        for of in files:
+            of.claims.discard()
     return result
 
 
