@@ -125,6 +125,33 @@ def _rule_info(rule_id: str) -> tuple[str, str]:
     return cls.summary(), _section(cls.doc(), "Correct coding")
 
 
+def _finding_row(f: ScrubFinding) -> str:
+    e = html.escape
+    summary, correct = _rule_info(f.rule)
+    fix = f.correct_coding or correct
+    return (f'<tr><td><code>{e(f.rule)}</code></td><td class="sev-{e(f.severity)}">{e(f.severity)}</td>'
+            f'<td>{e(f.line or "")}</td><td>{e(f.message)}<div class="muted">{e(summary)}'
+            f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div></td><td>{e(fix)}</td></tr>')
+
+
+def claim_html(result: ClaimResult, rules_seen: set[str]) -> str:
+    """The HTML block of one claim; the rules it names are added to ``rules_seen``."""
+    c = result.claim
+    e = html.escape
+    out = [f'<div class="claim {result.status}"><b>Claim {e(c.claim_id)}</b> '
+           f'<span class="muted">charge {e(money(c.total_charge) or "?")} · {len(c.lines)} line(s) · '
+           f'{result.status}</span>']
+    if result.findings:
+        out.append("<table><tr><th>Rule</th><th>Severity</th><th>Line</th><th>Finding</th>"
+                   "<th>Correct coding</th></tr>")
+        for f in result.findings:
+            rules_seen.add(f.rule)
+            out.append(_finding_row(f))
+        out.append("</table>")
+    out.append("</div>\n")
+    return "".join(out)
+
+
 class HtmlReportWriter:
     """Collects claims into a held part and a clean part (temporary files) and joins them."""
 
@@ -138,27 +165,15 @@ class HtmlReportWriter:
 
     def add(self, result: ClaimResult) -> None:
         part = self._held if result.held else self._clean
-        c = result.claim
-        e = html.escape
-        part.write(f'<div class="claim {result.status}"><b>Claim {e(c.claim_id)}</b> '
-                   f'<span class="muted">charge {e(money(c.total_charge) or "?")} · {len(c.lines)} line(s) · '
-                   f'{result.status}</span>')
-        if result.findings:
-            part.write("<table><tr><th>Rule</th><th>Severity</th><th>Line</th><th>Finding</th>"
-                       "<th>Correct coding</th></tr>")
-            for f in result.findings:
-                self.rules_seen.add(f.rule)
-                part.write(self._row(f))
-            part.write("</table>")
-        part.write("</div>\n")
+        part.write(claim_html(result, self.rules_seen))
 
-    def _row(self, f: ScrubFinding) -> str:
-        e = html.escape
-        summary, correct = _rule_info(f.rule)
-        fix = f.correct_coding or correct
-        return (f'<tr><td><code>{e(f.rule)}</code></td><td class="sev-{e(f.severity)}">{e(f.severity)}</td>'
-                f'<td>{e(f.line or "")}</td><td>{e(f.message)}<div class="muted">{e(summary)}'
-                f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div></td><td>{e(fix)}</td></tr>')
+    def add_parts(self, held: str, clean: str, rules: Iterable[str]) -> None:
+        """Blocks made elsewhere (by :meth:`claim_html` on a chunk of the file), in file order."""
+        if held:
+            self._held.write(held)
+        if clean:
+            self._clean.write(clean)
+        self.rules_seen.update(rules)
 
     def close(self, summary: dict[str, Any]) -> None:
         e = html.escape
