@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-
 from sshd import SFTP_USER, ClientKeys, SSHServer, make_837
 
 PG_ADMIN_URL = os.environ.get("DERMEDI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -195,7 +194,7 @@ def run_failover(tmp: Path, server: SSHServer, keys: ClientKeys, url: str, *, ki
             res.killed_while_running += 1 if running else 0
             procs.append(spawn(cfg))          # the replacement stands by
             others = [p for p in procs if p is not victim and p.alive]
-            took = wait_until(lambda: any(p.pump() or (p.active_at or 0) > killed_at for p in others),
+            took = wait_until(lambda o=others, k=killed_at: any(p.pump() or (p.active_at or 0) > k for p in o),
                               takeover_limit + 30)
             if not took:
                 res.notes.append("no takeover")
