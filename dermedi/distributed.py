@@ -23,10 +23,11 @@ import contextlib
 import mmap
 import os
 import sys
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,12 @@ class JobStats:
     claims: int = 0
     whole_files: int = 0           # scrubbed whole (no plan, or a chunk could not be read)
     workers: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    plan_seconds: float = 0.0      # coordinator: cutting the files into chunks
+    merge_seconds: float = 0.0     # coordinator: writing the chunk results
+    wait_seconds: float = 0.0      # coordinator: waiting for the next result in order
+    submit_seconds: float = 0.0    # coordinator: reading chunk bytes and submitting tasks
+    task_cpu_seconds: float = 0.0  # workers: the tasks' own CPU time
+    task_bytes: int = 0            # input bytes sent to the workers
 
 
 def scrub_sequential(inputs: list[ScrubInput], scrubber: Scrubber, *,
@@ -205,12 +211,14 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
     stats.workers = n_workers
     window = window or max(4, 3 * n_workers)
     states: list[_FileState] = []
+    t_plan = time.perf_counter()
     for inp in inputs:
         try:
             plan = plan_chunks(inp.source, chunk_bytes)
         except OSError:
             plan = None
         states.append(_FileState(inp, plan))
+    stats.plan_seconds = time.perf_counter() - t_plan
     total_chunks = sum(len(s.plan.chunks) if s.plan is not None else 1 for s in states)
     total_claims = sum(s.plan.claims for s in states if s.plan is not None)
     stats.chunks = total_chunks
@@ -233,9 +241,14 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
             name = st.input.source.name
             with st.input.source.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 for spec in st.plan.chunks:
-                    fut = client.submit(scrub_chunk_task, setup, spec.data(mm), name, spec,
+                    t0 = time.perf_counter()
+                    data = spec.data(mm)
+                    stats.task_bytes += len(data)
+                    fut = client.submit(scrub_chunk_task, setup, data, name, spec,
                                         st.input.report is not None, st.input.html is not None, pure=False,
                                         key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
+                    del data
+                    stats.submit_seconds += time.perf_counter() - t0
                     yield i, spec, fut
 
     def finish(st: _FileState, outcome: FileOutcome) -> None:
@@ -265,8 +278,12 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                     on_chunk(done, total_chunks)
                 continue
             assert st.plan is not None
+            t0 = time.perf_counter()
             res: ChunkResult = fut.result()
             fut.release()
+            t1 = time.perf_counter()
+            stats.wait_seconds += t1 - t0
+            stats.task_cpu_seconds += res.cpu_seconds
             st.done_chunks += 1
             last = spec.index == len(st.plan.chunks) - 1
             if not st.failed:
@@ -287,6 +304,7 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                         bar.advance(res.claims)
                     if last:
                         finish(st, FileOutcome(st.input, st.merger.commit()))
+            stats.merge_seconds += time.perf_counter() - t1
             done += 1
             if on_chunk is not None:
                 on_chunk(done, total_chunks)

@@ -122,6 +122,8 @@ def scrub(
                                                   "tcp://HOST:PORT")] = None,
     chunk_bytes: Annotated[int, typer.Option("--chunk-bytes", min=1, hidden=True,
                                              help="bytes of input per task")] = 1 << 20,
+    stats_json: Annotated[Path | None, typer.Option("--stats-json", hidden=True,
+                                                    help="write the job's timings here (bench)")] = None,
     today: Annotated[str | None, typer.Option("--today", help="date used for date checks (YYYY-MM-DD)")] = None,
     config: Annotated[str | None, typer.Option("--config", help="dermedi.toml")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no summary line")] = False,
@@ -176,17 +178,18 @@ def scrub(
                        f"({summary.errors} error(s), {summary.warnings} warning(s))", err=True)
         raise typer.Exit(EXIT_FINDINGS if summary.held else EXIT_OK)
     _scrub_job(inputs, single, clean_out, held_out, report, html, out_dir, report_dir, workers, scheduler,
-               chunk_bytes, day, config, quiet, ncci_db)
+               chunk_bytes, day, config, quiet, ncci_db, stats_json)
 
 
 def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_out: Path | None, report: Path | None,
                html: Path | None, out_dir: Path | None, report_dir: Path | None, workers: int | None,
                scheduler: str | None, chunk_bytes: int, day: date, config: str | None, quiet: bool,
-               ncci_db: bool) -> None:
+               ncci_db: bool, stats_json: Path | None = None) -> None:
     import json
 
     from dermedi.distributed import (
         FileOutcome,
+        JobStats,
         ScrubInput,
         ScrubSetup,
         SetupError,
@@ -211,8 +214,14 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
         else:
             build_scrubber(setup)           # a bad configuration fails here, before the cluster starts
             try:
+                stats = JobStats()
                 with dask_client(workers, scheduler) as client:
-                    outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes)
+                    outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes, stats=stats)
+                if stats_json is not None:
+                    import dataclasses
+
+                    with private_open(stats_json, "wb") as fh:
+                        fh.write(json.dumps(dataclasses.asdict(stats), indent=1).encode())
             except OSError as exc:
                 fail(f"Dask cluster: {exc}", EXIT_BAD_INPUT)
     except SetupError as exc:
