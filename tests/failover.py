@@ -132,7 +132,25 @@ class FailoverResult:
     missing: int = 0
     leftover_parts: int = 0
     interrupted_runs: int = 0
+    connection_cuts: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+def _terminate_lock_session(url: str) -> None:
+    """End the server session holding the scheduler's advisory lock (a lost connection)."""
+    from clearinghouse.locks import _key
+    from clearinghouse.scheduler import SCHEDULER_LOCK
+
+    key = _key(SCHEDULER_LOCK)
+    eng = create_engine(url)
+    try:
+        with eng.connect() as c:
+            c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                           "AND classid = ((CAST(:k AS bigint) >> 32) & 4294967295)::oid "
+                           "AND objid = (CAST(:k AS bigint) & 4294967295)::oid"), {"k": key})
+            c.commit()
+    finally:
+        eng.dispose()
 
 
 def _running_runs(url: str) -> int:
@@ -149,8 +167,10 @@ def _running_runs(url: str) -> int:
 
 def run_failover(tmp: Path, server: SSHServer, keys: ClientKeys, url: str, *, kills: int, files_per_cycle: int = 2,
                  padding: int = 300, takeover_limit: float = 60.0,
-                 on_ready: Callable[[Path], None] | None = None) -> FailoverResult:
+                 on_ready: Callable[[Path], None] | None = None, cut_connection_every: int = 0) -> FailoverResult:
     """Two schedulers (a third is started after each kill, so two always run); before each kill,
+    (with ``cut_connection_every`` k: every k-th time, instead of SIGKILL, the active one's lock
+    connection is terminated on the server, as when its connection is lost; it must stop itself),
     drop files in the outbox and SIGKILL the active one while a run is in progress (or, if none
     starts within 10 s, anyway).  At the end, wait until the outbox is empty and compare the
     server's files with the files dropped."""
@@ -187,9 +207,22 @@ def run_failover(tmp: Path, server: SSHServer, keys: ClientKeys, url: str, *, ki
                 os.replace(tmp_file, outbox / f"{cid}.837")   # appears whole
                 dropped.append(cid)
             running = wait_until(lambda: _running_runs(url) > 0, 10, 0.02)
-            os.kill(victim.popen.pid, signal.SIGKILL)
+            cut = cut_connection_every > 0 and (res.kills + 1) % cut_connection_every == 0
             killed_at = time.monotonic()
-            victim.popen.wait()
+            if cut:
+                _terminate_lock_session(url)
+                try:
+                    rc = victim.popen.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    res.notes.append("the active scheduler did not stop after losing its connection")
+                    victim.popen.kill()
+                    rc = victim.popen.wait()
+                res.connection_cuts += 1
+                if rc != 5:
+                    res.notes.append(f"exit code {rc} after the connection cut (5 expected)")
+            else:
+                os.kill(victim.popen.pid, signal.SIGKILL)
+                victim.popen.wait()
             res.kills += 1
             res.killed_while_running += 1 if running else 0
             procs.append(spawn(cfg))          # the replacement stands by
