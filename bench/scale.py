@@ -88,8 +88,10 @@ def scrub_pair(inputs: list[str], out: Path, workers: int, label: str, claims: i
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     results[label] = {
         "claims": claims, "single": single, "workers": workers, "distributed": dist, "identical": identical,
-        "files_compared": files, "speedup_wall": round(single["wall_s"] / dist["wall_s"], 3) if dist["wall_s"] else None,
-        "claims_per_s_single": round(claims / single["wall_s"]), "claims_per_s_distributed": round(claims / dist["wall_s"]),
+        "files_compared": files,
+        "speedup_wall": round(single["wall_s"] / dist["wall_s"], 3) if dist["wall_s"] else None,
+        "claims_per_s_single": round(claims / single["wall_s"]),
+        "claims_per_s_distributed": round(claims / dist["wall_s"]),
         "stats": stats,
     }
     print(json.dumps({label: results[label]}, indent=1), flush=True)
@@ -110,7 +112,8 @@ def validate_pair(path: Path, claims: int, workers: int, results: dict[str, Any]
             "        t=time.perf_counter()\n"
             "        r=validate_file(sys.argv[1], workers=int(mode), executor=c.get_executor(pure=False))\n"
             "w=time.perf_counter()-t\n"
-            "json.dump({'findings':[f.format() for f in r.findings],'mode':r.mode,'seconds':w}, open(sys.argv[3],'w'))\n")
+            "json.dump({'findings':[f.format() for f in r.findings],'mode':r.mode,'seconds':w},\n"
+            "          open(sys.argv[3],'w'))\n")
     out = {}
     for mode in ("seq", str(workers)):
         target = path.with_suffix(f".validate-{mode}.json")

@@ -114,8 +114,21 @@ def _section(doc: str, title: str) -> str:
     return " ".join(m.group(1).split()) if m else ""
 
 
+_RULE_INFO: dict[str, tuple[str, str]] = {}
+
+
 def _rule_info(rule_id: str) -> tuple[str, str]:
-    """(summary, correct coding) of a rule, or X12/unknown fallbacks."""
+    """(summary, correct coding) of a rule, or X12/unknown fallbacks (memoized: the docstring
+    sections are searched once per rule, not once per finding)."""
+    info = _RULE_INFO.get(rule_id)
+    if info is None:
+        info = _rule_info_uncached(rule_id)
+        if len(_RULE_INFO) < 4096:
+            _RULE_INFO[rule_id] = info
+    return info
+
+
+def _rule_info_uncached(rule_id: str) -> tuple[str, str]:
     if rule_id == "X12":
         return "The claim could not be read completely (X12 structure problem).", "Fix the segment named."
     try:
