@@ -285,8 +285,8 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
     """Scrub the claims of one chunk (``data`` = :meth:`ChunkSpec.data`)."""
     t0 = time.process_time()
     res = ChunkResult(spec.index)
-    parser = Parser837(data, name, first_number=spec.first_number - spec.context_segments,
-                       first_offset=spec.start - len(spec.context))
+    base = spec.start - len(spec.context)          # the file offset of data[0]
+    parser = Parser837(data, name, first_number=spec.first_number - spec.context_segments, first_offset=base)
     json_buf = io.StringIO() if json_report else None
     json_writer = JsonReportWriter(json_buf, "") if json_buf is not None else None
     json_head = json_buf.tell() if json_buf is not None else 0
@@ -335,18 +335,32 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
                                    [esep.join(s.elements) for s in header.segments[1:]])
                 res.element, res.terminator = esep, term
             pre = header.gs.pre
-            chain = tuple(node_key(n) for n in (claim.billing, claim.subscriber, claim.patient) if n is not None)
+            keys: list[int] = []
             for n in (claim.billing, claim.subscriber, claim.patient):
-                if n is not None:
+                if n is None:
+                    continue
+                k = node_keys.get(id(n))
+                if k is None:
                     k = node_key(n)
-                    if k not in nodes:
-                        segs = n.segments
-                        nodes[k] = (n.level, node_key(n.parent) if n.parent is not None else -1,
-                                    (term + pre).join([esep.join(s.elements) for s in segs[1:]]), len(segs) - 1)
+                keys.append(k)
+                if k not in nodes:
+                    segs = n.segments
+                    nodes[k] = (n.level, node_key(n.parent) if n.parent is not None else -1,
+                                (term + pre).join([esep.join(s.elements) for s in segs[1:]]), len(segs) - 1)
+            chain = tuple(keys)
             segs = claim.segments[:]
             for line in claim.lines:
                 segs.extend(line.segments)
-            record = (st_key, chain, len(segs), (term + pre).join([esep.join(s.elements) for s in segs]))
+            # the claim's text: its bytes in the chunk when every segment is preceded by the same
+            # whitespace the writer puts (the usual case), else joined segment by segment
+            last = segs[-1]
+            begin = segs[0].offset - base
+            end = last.offset - base + len(esep.join(last.elements))
+            if all([sg.pre == pre for sg in segs[1:]]) and 0 <= begin < end <= len(data):
+                text = data[begin:end].decode("latin-1")
+            else:
+                text = (term + pre).join([esep.join(sg.elements) for sg in segs])
+            record = (st_key, chain, len(segs), text)
             result = scrubber.scrub(claim)
             res.claims += 1
             charge = claim.total_charge
