@@ -112,7 +112,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)   # their errors reach us as exceptions
     import dask
 
     if scheduler:
@@ -123,7 +123,7 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     with dask.config.set({"distributed.worker.profile.enabled": False}), \
             LocalCluster(n_workers=max(1, workers or 1), threads_per_worker=1,  # type: ignore[no-untyped-call]
                          processes=True, host="127.0.0.1", dashboard_address=None,
-                         silence_logs=logging.ERROR) as cluster, \
+                         silence_logs=logging.CRITICAL) as cluster, \
             Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client
 
