@@ -95,10 +95,15 @@ class Election:
 
     # -- the instance row ---------------------------------------------------------------------
     def register(self) -> None:
+        from sqlalchemy import delete
+
         from dermedi.db import session_scope
         from dermedi.db.scheduler_ha import SchedulerInstance
 
         with session_scope(self.engine) as s:
+            # rows of processes gone for a week are history nobody reads
+            s.execute(delete(SchedulerInstance).where(
+                SchedulerInstance.heartbeat_at < datetime.now(UTC) - timedelta(days=7)))
             s.add(SchedulerInstance(id=self.id, host=self.host, pid=self.pid, role="standby"))
 
     def _set(self, **values: Any) -> None:
