@@ -12,12 +12,16 @@ Schedule syntax (the ``schedule`` key of a clearinghouse)::
 * ``<time zone>``: an IANA name such as ``America/Chicago`` or ``UTC``; default: the machine's zone.
 
 Examples: ``mon-fri 18:00``, ``daily 06:30,18:30``, ``mon,wed,fri 07:15 America/New_York``.
+Or a fixed interval: ``every <N>s|m|h`` (``every 15m``; used by the failover tests).
 
 Job store: an ``SQLAlchemyJobStore`` in dermedi's own database.  Jobs run with
 ``misfire_grace_time=None`` and ``coalesce=True`` (a run due while the scheduler was down runs
 once after restart, never several times and never skipped) and ``max_instances=1``.  Only one
-scheduler may use a store: ``dermedi scheduler run`` holds a lock (``pg_advisory_lock`` on
-PostgreSQL, a lock file next to an SQLite database) and a second one exits at once.
+scheduler is active on a store.  On PostgreSQL several ``dermedi scheduler run`` may run (on one
+host or several): one holds a ``pg_advisory_lock`` and is active, the others stand by and take
+over within seconds when it is lost (:mod:`clearinghouse.ha`).  On SQLite one only: it holds a
+lock file next to the database and a second one exits at once.  Runs a lost scheduler left
+``running`` are closed as ``interrupted`` and run again once by the next scheduler to start.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ JOB_PREFIX = "dermedi-ch-"
 JOBS_TABLE = "apscheduler_jobs"
 SCHEDULER_LOCK = "scheduler"
 _TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)\Z")
+_EVERY = re.compile(r"(\d{1,5})([smh])\Z")
 
 
 class ScheduleError(ValueError):
@@ -73,6 +78,14 @@ def parse_schedule(spec: str, default_tz: tzinfo | str | None = None) -> Any:
     from apscheduler.triggers.cron import CronTrigger
 
     tokens = spec.split()
+    if len(tokens) == 2 and tokens[0].lower() == "every":
+        m = _EVERY.match(tokens[1].lower())
+        if m is None or int(m.group(1)) == 0:
+            raise ScheduleError(f"bad interval {tokens[1]!r} in schedule {spec!r}: e.g. 'every 30s', 'every 15m'")
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        unit = {"s": "seconds", "m": "minutes", "h": "hours"}[m.group(2)]
+        return IntervalTrigger(**{unit: int(m.group(1))})
     if len(tokens) not in (2, 3):
         raise ScheduleError(f"bad schedule {spec!r}: expected '<days> <HH:MM>[,HH:MM] [time zone]', "
                             f"e.g. 'mon-fri 18:00'")
@@ -176,6 +189,7 @@ def desired_triggers(settings: Settings) -> dict[str, Any]:
 
 def build_scheduler(settings: Settings, *, blocking: bool = True) -> Any:
     from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -183,8 +197,9 @@ def build_scheduler(settings: Settings, *, blocking: bool = True) -> Any:
     cls = BlockingScheduler if blocking else BackgroundScheduler
     store = SQLAlchemyJobStore(url=settings.database.url, tablename=JOBS_TABLE)
     n = max(1, len(settings.clearinghouses))
-    return cls(jobstores={"default": store}, executors={"default": ThreadPoolExecutor(max_workers=n)},
-               job_defaults=dict(JOB_DEFAULTS))
+    # "recovery": one-off re-runs of interrupted runs, never persisted
+    return cls(jobstores={"default": store, "recovery": MemoryJobStore()},
+               executors={"default": ThreadPoolExecutor(max_workers=n)}, job_defaults=dict(JOB_DEFAULTS))
 
 
 def sync_jobs(scheduler: Any, settings: Settings, config_path: str | None, *,
@@ -222,16 +237,53 @@ class SchedulerStopped:
     reason: str
 
 
+def recover_interrupted_runs(scheduler: Any, engine: Engine, settings: Settings, config_path: str | None) -> list[str]:
+    """Runs left ``running`` by a scheduler that died (only the lock holder runs jobs, so none is
+    really running now): close them as ``interrupted`` and run their clearinghouses once, now.
+    The ledger makes the new run send only what the lost one had not sent."""
+    from store import session_scope
+    from store.ledger import SchedulerRun, utcnow
+
+    names: list[str] = []
+    with session_scope(engine) as s:
+        for run in s.scalars(select(SchedulerRun).where(SchedulerRun.outcome == "running")):
+            run.outcome, run.finished_at = "interrupted", utcnow()
+            run.detail = "the scheduler running it was lost; run again by the next active scheduler"
+            if run.clearinghouse not in names:
+                names.append(run.clearinghouse)
+    known = {ch.name for ch in settings.clearinghouses}
+    for name in names:
+        if name in known:
+            log.info("re-running the interrupted run of %s", name)
+            scheduler.add_job(run_job, "date", args=[config_path, name], id=f"{job_id(name)}-recover",
+                              name=f"recover {name}", jobstore="recovery", replace_existing=True)
+    return names
+
+
 def run_scheduler(settings: Settings, config_path: str | None, engine: Engine, *,
-                  on_started: Callable[[], None] | None = None) -> SchedulerStopped:
-    """Run the blocking scheduler until SIGTERM/SIGINT.  Raises LockBusy if another one runs."""
+                  on_started: Callable[[], None] | None = None, on_standby: Callable[[], None] | None = None,
+                  ha_poll: float | None = None, ha_heartbeat: float | None = None,
+                  ha_lease: float | None = None) -> SchedulerStopped:
+    """Run the scheduler until SIGTERM/SIGINT.
+
+    PostgreSQL: several may run; one is elected active, the others stand by and take over when it
+    is lost (:mod:`clearinghouse.ha`).  Otherwise one only: raises LockBusy if another one runs.
+    """
     from clearinghouse.submit import lock_dir
 
+    if engine.dialect.name == "postgresql":
+        from clearinghouse import ha
+
+        return ha.run_highly_available(  # type: ignore[no-any-return]
+            settings, config_path, engine, lock_name=SCHEDULER_LOCK, on_started=on_started, on_standby=on_standby,
+            poll=ha_poll or ha.DEFAULT_POLL, heartbeat=ha_heartbeat or ha.DEFAULT_HEARTBEAT,
+            lease=ha_lease or ha.DEFAULT_LEASE)
     with run_lock(engine, SCHEDULER_LOCK, fallback_dir=lock_dir(settings), wait=0):
         scheduler = build_scheduler(settings, blocking=True)
         actions = sync_jobs(scheduler, settings, config_path)
         for jid, action in sorted(actions.items()):
             log.info("job %s: %s", jid, action)
+        recover_interrupted_runs(scheduler, engine, settings, config_path)
         stopped = SchedulerStopped("stopped")
 
         stopping: list[bool] = []

@@ -140,11 +140,13 @@ class SegmentReader:
 
     ``source`` may be a path, bytes or a binary file object.  ``name`` is used in
     errors.  After iteration, ``findings`` holds the envelope findings and
-    ``trailer`` the bytes that followed the last terminator.
+    ``trailer`` the bytes that followed the last terminator.  ``first_number`` and
+    ``first_offset`` say how many segments and bytes of a larger file came before ``source``
+    (for a chunk of a file: its segments are numbered as in the file).
     """
 
     def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None,
-                 *, chunk_size: int = CHUNK_SIZE) -> None:
+                 *, chunk_size: int = CHUNK_SIZE, first_number: int = 0, first_offset: int = 0) -> None:
         if isinstance(source, (bytes, bytearray)):
             self._stream: BinaryIO = io.BytesIO(bytes(source))
             self._close = False
@@ -162,6 +164,10 @@ class SegmentReader:
             self._close = False
             self.name = name or str(getattr(source, "name", "<stream>"))
         self.chunk_size = chunk_size
+        # where the source starts in a larger file (a chunk of it, see scrubber.chunks): segment
+        # numbers and byte offsets count from there
+        self.first_number = first_number
+        self.first_offset = first_offset
         self.delimiters: Delimiters | None = None
         self.findings: list[Finding] = []
         self.trailer = ""
@@ -282,8 +288,8 @@ class SegmentReader:
         # splitting on the terminator) runs in C.  See docs/performance.md.
         try:
             buf = self._read()
-            offset = 0          # byte offset of buf[0]
-            number = 0          # segments yielded so far
+            offset = self.first_offset      # byte offset of buf[0]
+            number = self.first_number      # segments yielded so far
             eof = False
             need_isa = True
             # envelope state

@@ -39,7 +39,9 @@ delimiters) through a lazy text stream: memory stays flat.  Large 837P files (fr
 ``PARALLEL_MIN_BYTES``) are cut into chunks of ``chunk_claims`` claims, each written by
 :class:`edi.x837.ClaimWriter` as a valid interchange (HL, SE, GE, IEA recomputed; the
 writer records the source segment number of each segment it writes) and validated in a
-process pool over the available cores; findings are mapped back to the source segment
+process pool over the available cores (or on any ``concurrent.futures`` executor given as
+``executor``, e.g. a Dask cluster's; then every 837P is chunked, whatever its size); findings
+are mapped back to the source segment
 numbers.  Chunks travel to the workers through the pool's pipe, never through files,
 so no PHI is written to disk.  Checks whose result depends on the cut (HL01 sequence,
 HL02 parents, LX01 sequence, control-number uniqueness, SE/GE/IEA counts and control
@@ -60,6 +62,7 @@ DMG, REF, PER, ...) are rewritten without the value.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import io
 import logging
 import multiprocessing
@@ -67,7 +70,7 @@ import os
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -688,7 +691,8 @@ def pyx12_check(data: bytes | str, name: str = "<bytes>") -> list[Finding]:
 
 
 def validate_file(path: str | os.PathLike[str], name: str | None = None, *, parallel: bool | None = None,
-                  workers: int | None = None, chunk_claims: int = DEFAULT_CHUNK_CLAIMS) -> ValidationResult:
+                  workers: int | None = None, chunk_claims: int = DEFAULT_CHUNK_CLAIMS,
+                  executor: Executor | None = None) -> ValidationResult:
     p = Path(path)
     label = name or str(path)
     try:
@@ -697,12 +701,13 @@ def validate_file(path: str | os.PathLike[str], name: str | None = None, *, para
         raise X12Error(f"cannot open file: {exc.strerror}", file=label) from None
     if p.is_dir():
         raise X12Error("is a directory, not an X12 file", file=label)
-    return _validate(p, label, size, parallel, workers, chunk_claims)
+    return _validate(p, label, size, parallel, workers, chunk_claims, executor)
 
 
 def validate_bytes(data: bytes, name: str = "<bytes>", *, parallel: bool | None = None,
-                   workers: int | None = None, chunk_claims: int = DEFAULT_CHUNK_CLAIMS) -> ValidationResult:
-    return _validate(bytes(data), name, len(data), parallel, workers, chunk_claims)
+                   workers: int | None = None, chunk_claims: int = DEFAULT_CHUNK_CLAIMS,
+                   executor: Executor | None = None) -> ValidationResult:
+    return _validate(bytes(data), name, len(data), parallel, workers, chunk_claims, executor)
 
 
 def _cpu_count() -> int:
@@ -713,18 +718,19 @@ def _cpu_count() -> int:
 
 
 def _validate(source: Path | bytes, name: str, size: int, parallel: bool | None, workers: int | None,
-              chunk_claims: int) -> ValidationResult:
+              chunk_claims: int, executor: Executor | None = None) -> ValidationResult:
     kind = detect_transaction(source, name)
     n_workers = workers or _cpu_count()
     if parallel is None:
-        parallel = kind == "837P" and size >= PARALLEL_MIN_BYTES and n_workers > 1
+        # with an executor given (a Dask cluster), every 837P is cut into chunks
+        parallel = kind == "837P" and (executor is not None or (size >= PARALLEL_MIN_BYTES and n_workers > 1))
     tracker = _Tracker(name, kind)
     raw: list[Finding] = []
     mode = "sequential"
     if parallel and kind == "837P":
         mode = "parallel"
         try:
-            _validate_parallel(source, name, tracker, raw, max(1, n_workers), max(1, chunk_claims))
+            _validate_parallel(source, name, tracker, raw, max(1, n_workers), max(1, chunk_claims), executor)
         except _NeedSequential:
             # the file has content no claim carries (an HL without claims, a TA1): chunks
             # would not show it to pyx12, so validate the whole file in order instead
@@ -798,7 +804,7 @@ def _crash_error(name: str, number: int, what: str) -> X12Error:
 
 
 def _validate_parallel(source: Path | bytes, name: str, tracker: _Tracker, out: list[Finding],
-                       workers: int, chunk_claims: int) -> None:
+                       workers: int, chunk_claims: int, executor: Executor | None = None) -> None:
     parser = Parser837(source, name)
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     pending: deque[tuple[Future[Any], list[int], int]] = deque()
@@ -835,7 +841,8 @@ def _validate_parallel(source: Path | bytes, name: str, tracker: _Tracker, out: 
                 number = origins[back - 1] + 1
             out.append(Finding(number, sid, element, msg, code=code, severity=sev, file=name))
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
+    with contextlib.nullcontext(executor) if executor is not None else ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_warm_worker) as pool:
         buf = io.BytesIO()
         writer: ClaimWriter | None = None
         isa_of_chunk: Segment | None = None

@@ -495,8 +495,9 @@ class Parser837:
     when the file is X12 but not an 837P 005010X222A1.
     """
 
-    def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None) -> None:
-        self.reader = SegmentReader(source, name)
+    def __init__(self, source: str | os.PathLike[str] | bytes | BinaryIO, name: str | None = None, *,
+                 first_number: int = 0, first_offset: int = 0) -> None:
+        self.reader = SegmentReader(source, name, first_number=first_number, first_offset=first_offset)
         self.name = self.reader.name
 
     @property

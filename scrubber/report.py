@@ -105,8 +105,21 @@ def _section(doc: str, title: str) -> str:
     return " ".join(m.group(1).split()) if m else ""
 
 
+_RULE_INFO: dict[str, tuple[str, str]] = {}
+
+
 def _rule_info(rule_id: str) -> tuple[str, str]:
-    """(summary, correct coding) of a rule, or X12/unknown fallbacks."""
+    """(summary, correct coding) of a rule, or X12/unknown fallbacks (memoized: the docstring
+    sections are searched once per rule, not once per finding)."""
+    info = _RULE_INFO.get(rule_id)
+    if info is None:
+        info = _rule_info_uncached(rule_id)
+        if len(_RULE_INFO) < 4096:
+            _RULE_INFO[rule_id] = info
+    return info
+
+
+def _rule_info_uncached(rule_id: str) -> tuple[str, str]:
     if rule_id == "X12":
         return "The claim could not be read completely (X12 structure problem).", "Fix the segment named."
     try:
@@ -114,6 +127,66 @@ def _rule_info(rule_id: str) -> tuple[str, str]:
     except KeyError:
         return "", ""
     return cls.summary(), _section(cls.doc(), "Correct coding")
+
+
+def _finding_row(f: ScrubFinding) -> str:
+    e = html.escape
+    summary, correct = _rule_info(f.rule)
+    fix = f.correct_coding or correct
+    folded = ""
+    if f.dependents:
+        n = len(f.dependents)
+        items = "".join(f"<li><code>{e(d.rule)}</code> {e(d.message)}</li>" for d in f.dependents)
+        folded = (f"<details class='dependents'><summary>{n} dependent finding{'s' if n != 1 else ''} "
+                  f"(same root cause)</summary><ul>{items}</ul></details>")
+    return (f'<tr><td><code>{e(f.rule)}</code></td><td class="sev-{e(f.severity)}">{e(f.severity)}</td>'
+            f'<td>{e(f.line or "")}</td><td>{e(f.message)}<div class="muted">{e(summary)}'
+            f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div>{folded}</td><td>{e(fix)}</td></tr>')
+
+
+def _claim_lines(result: ClaimResult) -> str:
+    """The service lines of a held claim (code, modifiers, units, charge, the diagnoses each points
+    at), so that a biller can correct the claim without opening the 837P."""
+    e = html.escape
+    claim = result.claim
+    dx = claim.diagnosis_codes
+    flagged = {ln for f in result.findings for ln in (f.line, *f.lines) if ln}
+    rows = ["<table class='lines'><tr><th>Line</th><th>Code</th><th>Modifiers</th><th>Units</th><th>Charge</th>"
+            "<th>Diagnoses</th></tr>"]
+    for ln in claim.lines:
+        pointed = [f"{p}: {dx[p - 1]}" if 0 < p <= len(dx) else f"{p}: (none)" for p in ln.pointers]
+        units = "" if ln.units is None else format(ln.units.normalize(), "f")
+        mark = " class='flagged'" if ln.number in flagged else ""
+        rows.append(f"<tr{mark}><td>{e(ln.number)}</td><td><code>{e(ln.code)}</code></td>"
+                    f"<td>{e(' '.join(ln.modifiers))}</td><td>{e(units)}</td>"
+                    f"<td>{e(money(ln.charge) or '?')}</td><td>{e(', '.join(pointed) or '(no pointer)')}</td></tr>")
+    rows.append("</table>")
+    if dx:
+        rows.append(f"<div class='muted'>Diagnoses: {e(', '.join(f'{i}: {c}' for i, c in enumerate(dx, 1)))}</div>")
+    return "".join(rows)
+
+
+def claim_html(result: ClaimResult, rules_seen: set[str]) -> str:
+    """The HTML block of one claim (a held claim with its lines); the rules it names are added to
+    ``rules_seen``."""
+    c = result.claim
+    e = html.escape
+    out = [f'<div class="claim {result.status}"><b>Claim {e(c.claim_id)}</b> '
+           f'<span class="muted">charge {e(money(c.total_charge) or "?")} · {len(c.lines)} line(s) · '
+           f'{result.status}</span>']
+    if result.held:
+        out.append(_claim_lines(result))
+    if result.findings:
+        out.append("<table><tr><th>Rule</th><th>Severity</th><th>Line</th><th>Finding</th>"
+                   "<th>Correct coding</th></tr>")
+        for f in result.findings:
+            rules_seen.add(f.rule)
+            out.append(_finding_row(f))
+            for d in f.dependents:
+                rules_seen.add(d.rule)
+        out.append("</table>")
+    out.append("</div>\n")
+    return "".join(out)
 
 
 class HtmlReportWriter:
@@ -129,59 +202,15 @@ class HtmlReportWriter:
 
     def add(self, result: ClaimResult) -> None:
         part = self._held if result.held else self._clean
-        c = result.claim
-        e = html.escape
-        part.write(f'<div class="claim {result.status}"><b>Claim {e(c.claim_id)}</b> '
-                   f'<span class="muted">charge {e(money(c.total_charge) or "?")} · {len(c.lines)} line(s) · '
-                   f'{result.status}</span>')
-        if result.held:
-            part.write(self._lines(result))
-        if result.findings:
-            part.write("<table><tr><th>Rule</th><th>Severity</th><th>Line</th><th>Finding</th>"
-                       "<th>Correct coding</th></tr>")
-            for f in result.findings:
-                self.rules_seen.add(f.rule)
-                part.write(self._row(f))
-                for d in f.dependents:
-                    self.rules_seen.add(d.rule)
-            part.write("</table>")
-        part.write("</div>\n")
+        part.write(claim_html(result, self.rules_seen))
 
-    @staticmethod
-    def _lines(result: ClaimResult) -> str:
-        """The service lines of a held claim (code, modifiers, units, charge, the diagnoses each points
-        at), so that a biller can correct the claim without opening the 837P."""
-        e = html.escape
-        claim = result.claim
-        dx = claim.diagnosis_codes
-        flagged = {ln for f in result.findings for ln in (f.line, *f.lines) if ln}
-        rows = ["<table class='lines'><tr><th>Line</th><th>Code</th><th>Modifiers</th><th>Units</th><th>Charge</th>"
-                "<th>Diagnoses</th></tr>"]
-        for ln in claim.lines:
-            pointed = [f"{p}: {dx[p - 1]}" if 0 < p <= len(dx) else f"{p}: (none)" for p in ln.pointers]
-            units = "" if ln.units is None else format(ln.units.normalize(), "f")
-            mark = " class='flagged'" if ln.number in flagged else ""
-            rows.append(f"<tr{mark}><td>{e(ln.number)}</td><td><code>{e(ln.code)}</code></td>"
-                        f"<td>{e(' '.join(ln.modifiers))}</td><td>{e(units)}</td>"
-                        f"<td>{e(money(ln.charge) or '?')}</td><td>{e(', '.join(pointed) or '(no pointer)')}</td></tr>")
-        rows.append("</table>")
-        if dx:
-            rows.append(f"<div class='muted'>Diagnoses: {e(', '.join(f'{i}: {c}' for i, c in enumerate(dx, 1)))}</div>")
-        return "".join(rows)
-
-    def _row(self, f: ScrubFinding) -> str:
-        e = html.escape
-        summary, correct = _rule_info(f.rule)
-        fix = f.correct_coding or correct
-        folded = ""
-        if f.dependents:
-            n = len(f.dependents)
-            items = "".join(f"<li><code>{e(d.rule)}</code> {e(d.message)}</li>" for d in f.dependents)
-            folded = (f"<details class='dependents'><summary>{n} dependent finding{'s' if n != 1 else ''} "
-                      f"(same root cause)</summary><ul>{items}</ul></details>")
-        return (f'<tr><td><code>{e(f.rule)}</code></td><td class="sev-{e(f.severity)}">{e(f.severity)}</td>'
-                f'<td>{e(f.line or "")}</td><td>{e(f.message)}<div class="muted">{e(summary)}'
-                f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div>{folded}</td><td>{e(fix)}</td></tr>')
+    def add_parts(self, held: str, clean: str, rules: Iterable[str]) -> None:
+        """Blocks made elsewhere (by :meth:`claim_html` on a chunk of the file), in file order."""
+        if held:
+            self._held.write(held)
+        if clean:
+            self._clean.write(clean)
+        self.rules_seen.update(rules)
 
     def close(self, summary: dict[str, Any]) -> None:
         e = html.escape

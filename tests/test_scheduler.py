@@ -184,7 +184,7 @@ def _spawn(cfg: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_second_scheduler_on_the_same_store_is_refused_and_sigterm_stops(tmp_path: Path,
+def test_second_scheduler_is_refused_on_sqlite_stands_by_on_postgres_and_sigterm_stops(tmp_path: Path,
                                                                         db_url: str) -> None:  # noqa: F811
     cfg = write_config(tmp_path, db_url)
     migrate(db_url)
@@ -197,9 +197,25 @@ def test_second_scheduler_on_the_same_store_is_refused_and_sigterm_stops(tmp_pat
             line = first.stderr.readline()
             assert line or first.poll() is None, "the first scheduler exited"
         assert "scheduler started" in line
-        second = CliRunner().invoke(app, ["scheduler", "run", "--config", str(cfg)])
-        assert second.exit_code == 4
-        assert "another scheduler is already running" in second.output
+        if db_url.startswith("sqlite"):
+            second = CliRunner().invoke(app, ["scheduler", "run", "--config", str(cfg)])
+            assert second.exit_code == 4
+            assert "another scheduler is already running" in second.output
+        else:
+            # PostgreSQL: the second one stands by (tests/test_scheduler_ha.py: it takes over)
+            standby = _spawn(cfg)
+            try:
+                assert standby.stderr is not None
+                sline = ""
+                while "standing by" not in sline and time.monotonic() < deadline + 60:
+                    sline = standby.stderr.readline()
+                    assert sline or standby.poll() is None, "the second scheduler exited"
+                status = CliRunner().invoke(app, ["scheduler", "status", "--config", str(cfg), "--format", "json"])
+                assert '"role": "active"' in status.output and '"role": "standby"' in status.output
+            finally:
+                standby.send_signal(signal.SIGTERM)
+                standby.communicate(timeout=60)
+            assert standby.returncode == 0
         status = CliRunner().invoke(app, ["scheduler", "status", "--config", str(cfg), "--format", "json"])
         assert status.exit_code == 0 and '"in_job_store": true' in status.output
         assert '"next_run": "20' in status.output
@@ -216,3 +232,14 @@ def test_second_scheduler_on_the_same_store_is_refused_and_sigterm_stops(tmp_pat
             assert s.scalar(select(func.count(SchedulerRun.id))) == 0  # nothing was due
     finally:
         engine.dispose()
+
+
+def test_parse_schedule_interval() -> None:
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    t = parse_schedule("every 15m")
+    assert isinstance(t, IntervalTrigger) and t.interval == timedelta(minutes=15)
+    assert parse_schedule("every 2s").interval == timedelta(seconds=2)
+    for bad in ("every 0s", "every 5x", "every", "every 5 s"):
+        with pytest.raises(ScheduleError):
+            parse_schedule(bad)

@@ -294,8 +294,19 @@ def watch_cmd(config: ConfigOpt = None,
 
 @scheduler_app.command("run")
 def scheduler_run_cmd(config: ConfigOpt = None,
-                      verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True) -> None:
-    """Run the scheduler in the foreground until SIGTERM/SIGINT (one per database).
+                      verbose: Annotated[bool, typer.Option("--verbose", "-v")] = True,
+                      poll: Annotated[float | None, typer.Option("--standby-poll", hidden=True,
+                                                                 help="seconds between a standby's tries")] = None,
+                      heartbeat: Annotated[float | None, typer.Option("--heartbeat", hidden=True,
+                                                                      help="seconds between heartbeats")] = None,
+                      lease: Annotated[float | None, typer.Option("--lease", hidden=True,
+                                                                  help="stop when no heartbeat succeeded for "
+                                                                  "this long")] = None) -> None:
+    """Run the scheduler in the foreground until SIGTERM/SIGINT.
+
+    PostgreSQL: run one on each of several hosts; one is active, the others stand by and take
+    over within a minute when it is lost (exit code 5: this one lost its database connection
+    while active).  SQLite: one per database (a second one exits with code 4).
 
     Each clearinghouse with a ``schedule`` gets one job: outbox -> send, then receive.
     Schedule syntax: ``<days> <HH:MM>[,<HH:MM>...] [<time zone>]`` with days ``daily``,
@@ -313,7 +324,9 @@ def scheduler_run_cmd(config: ConfigOpt = None,
         cfg = str(Path(settings.source).resolve()) if settings.source else None
         try:
             stopped = run_scheduler(settings, cfg, engine, on_started=lambda: typer.echo(
-                f"scheduler started for {', '.join(scheduled)}", err=True))
+                f"scheduler started for {', '.join(scheduled)}", err=True), on_standby=lambda: typer.echo(
+                "scheduler standing by: another scheduler is active on this database", err=True),
+                ha_poll=poll, ha_heartbeat=heartbeat, ha_lease=lease)
         except LockBusy:
             fail("another scheduler is already running on this database", EXIT_CONFIG)
         except ScheduleError as exc:
@@ -325,7 +338,9 @@ def scheduler_run_cmd(config: ConfigOpt = None,
 @scheduler_app.command("status")
 def scheduler_status_cmd(config: ConfigOpt = None,
                          fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
-    """List each clearinghouse's schedule, next run time and last run."""
+    """List each clearinghouse's schedule, next run time and last run, and the scheduler processes
+    (``active`` / ``standby``; PostgreSQL keeps one row per ``dermedi scheduler run``)."""
+    from clearinghouse.ha import instances
     from clearinghouse.scheduler import ScheduleError, scheduler_status
 
     with _context(config) as (settings, engine):
@@ -333,13 +348,25 @@ def scheduler_status_cmd(config: ConfigOpt = None,
             rows = scheduler_status(settings, engine)
         except ScheduleError as exc:
             fail(str(exc), EXIT_CONFIG)
+        procs = [i for i in instances(engine) if i.alive]
     data = [{"clearinghouse": r.clearinghouse, "schedule": r.schedule, "next_run": _iso(r.next_run),
              "in_job_store": r.stored, "last_run": _iso(r.last_run), "last_outcome": r.last_outcome} for r in rows]
+    inst: list[dict[str, Any]] = [{"host": i.host, "pid": i.pid, "role": i.role, "heartbeat": _iso(i.heartbeat_at),
+             "active_since": _iso(i.active_since)} for i in procs]
     if fmt == "json":
-        typer.echo(json.dumps(data, indent=2))
+        typer.echo(json.dumps({"jobs": data, "schedulers": inst}, indent=2))
         raise typer.Exit(EXIT_OK)
     from rich.console import Console
     from rich.table import Table
+
+    if inst:
+        it = Table(title="Scheduler processes")
+        for col in ("host", "pid", "role", "heartbeat", "active since"):
+            it.add_column(col)
+        for d in inst:
+            it.add_row(*(str(d[k]) if d[k] is not None else "" for k in
+                         ("host", "pid", "role", "heartbeat", "active_since")))
+        Console().print(it)
 
     t = Table(title="Scheduler")
     for col in ("clearinghouse", "schedule", "next run", "stored", "last run", "outcome"):

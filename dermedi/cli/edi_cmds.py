@@ -29,6 +29,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from decimal import Decimal
 from enum import StrEnum
@@ -119,10 +120,33 @@ def validate_cmd(
     ack_control: Annotated[int | None, typer.Option(
         "--ack-control", help="ISA13/GS06 of the first 999 (default: from the clock).")] = None,
     workers: Annotated[int | None, typer.Option(
-        "--workers", min=1, help="Processes for large files (default: all cores).")] = None,
+        "--workers", min=1, help="Run the chunks on a local Dask cluster of N worker processes (default: a "
+        "process pool over all cores for files from 1 MiB).")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", help="Run the chunks on the Dask cluster at tcp://HOST:PORT.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary lines.")] = False,
 ) -> None:
     """Validate 837P / 835 files against the X12 5010 implementation guides (pyx12 maps)."""
+    import contextlib
+
+    if workers is not None and scheduler is not None:
+        fail("--workers and --scheduler exclude each other", EXIT_BAD_INPUT)
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if workers is not None or scheduler is not None:
+            from dermedi.distributed import cluster_workers, dask_client
+
+            try:
+                client = stack.enter_context(dask_client(workers, scheduler))
+            except OSError as exc:
+                fail(f"Dask cluster: {exc}", EXIT_BAD_INPUT)
+            executor = client.get_executor(pure=False)
+            workers = cluster_workers(client)
+        _validate_files(files, ack, ack_control, workers, quiet, executor)
+
+
+def _validate_files(files: list[Path], ack: Path | None, ack_control: int | None, workers: int | None, quiet: bool,
+                    executor: Executor | None) -> None:
     from edi.ack999 import write_999
     from edi.validate import validate_file
 
@@ -137,7 +161,7 @@ def validate_cmd(
         label = str(path)
         try:
             _check_file(path)
-            result = validate_file(path, label, workers=workers)
+            result = validate_file(path, label, workers=workers, executor=executor)
         except Exception as exc:
             _echo_err(_one_line_error(label, exc))
             worst = EXIT_BAD_INPUT

@@ -71,13 +71,66 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _handler)
 
 
+_INPUT_SUFFIXES = (".837", ".x12", ".edi", ".txt")
+
+
+def _collect_inputs(paths: list[Path]) -> list[Path]:
+    """The input files: files as given, and the 837P files of each directory (sorted by name;
+    ``*.837``, ``*.x12``, ``*.edi``, ``*.txt``, not hidden, not this command's own outputs)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            for f in sorted(p.iterdir()):
+                name = f.name
+                if (f.is_file() and not name.startswith(".") and name.lower().endswith(_INPUT_SUFFIXES)
+                        and not name.endswith((".clean.837", ".held.837"))):
+                    out.append(f)
+        elif p.is_file():
+            out.append(p)
+        else:
+            fail(f"{p}: no such file or directory", EXIT_BAD_INPUT)
+    if not out:
+        fail("no input files (directories are searched for *.837, *.x12, *.edi, *.txt)", EXIT_BAD_INPUT)
+    return out
+
+
+def _job_inputs(files: list[Path], out_dir: Path, report_dir: Path) -> list[object]:
+    from dermedi.distributed import ScrubInput
+
+    seen: dict[str, Path] = {}
+    inputs: list[object] = []
+    for f in files:
+        stem = f.name[:-len(f.suffix)] if f.suffix else f.name
+        if stem in seen:
+            fail(f"{f}: same output name as {seen[stem]} ({stem}.*): rename one of them", EXIT_BAD_INPUT)
+        seen[stem] = f
+        inputs.append(ScrubInput(f, clean_out=out_dir / f"{stem}.clean.837", held_out=out_dir / f"{stem}.held.837",
+                                 report=report_dir / f"{stem}.json", html=report_dir / f"{stem}.html"))
+    return inputs
+
+
 @app.command("scrub")
 def scrub(
-    input_file: Annotated[Path, typer.Argument(metavar="IN.837", help="837P file to scrub")],
-    clean_out: Annotated[Path | None, typer.Option("--clean-out", help="write clean claims here (837P)")] = None,
-    held_out: Annotated[Path | None, typer.Option("--held-out", help="write held claims here (837P)")] = None,
-    report: Annotated[Path | None, typer.Option("--report", help="JSON report")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="HTML report for billers")] = None,
+    inputs: Annotated[list[Path], typer.Argument(metavar="IN.837... [DIR...]",
+                                                 help="837P files to scrub, or directories of them")],
+    clean_out: Annotated[Path | None, typer.Option("--clean-out", help="write clean claims here (837P; one input)")]
+    = None,
+    held_out: Annotated[Path | None, typer.Option("--held-out", help="write held claims here (837P; one input)")]
+    = None,
+    report: Annotated[Path | None, typer.Option("--report", help="JSON report (one input)")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="HTML report for billers (one input)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out-dir", help="several inputs: write NAME.clean.837 and "
+                                                 "NAME.held.837 of each input here")] = None,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="several inputs: NAME.json, NAME.html "
+                                                    "and summary.json here (default: --out-dir)")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="run on a local Dask cluster of N "
+                                                "worker processes")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="run on the Dask cluster at "
+                                                  "tcp://HOST:PORT")] = None,
+    chunk_bytes: Annotated[int, typer.Option("--chunk-bytes", min=1, hidden=True,
+                                             help="bytes of input per task")] = 1 << 20,
+    stats_json: Annotated[Path | None, typer.Option("--stats-json", hidden=True,
+                                                    help="write the job's timings here (bench)")] = None,
     today: Annotated[str | None, typer.Option("--today", help="date used for date checks (YYYY-MM-DD)")] = None,
     config: Annotated[str | None, typer.Option("--config", help="dermedi.toml")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no summary line")] = False,
@@ -87,29 +140,125 @@ def scrub(
                                                  "default: [learning] table of dermedi.toml")] = None,
     no_learned: Annotated[bool, typer.Option("--no-learned", help="ignore the configured learned table")] = False,
 ) -> None:
-    """Scrub an 837P: split into clean and held claims, write the report.
+    """Scrub 837P files: split each into clean and held claims, write the reports.
 
-    Exit code 0 when every claim is clean, 1 when any claim is held, 2 on unreadable input.
+    One input: ``--clean-out``, ``--held-out``, ``--report``, ``--html`` as before.  Several
+    inputs or directories: ``--out-dir`` (and ``--report-dir``) get each input's outputs and one
+    ``summary.json`` of the whole job.  ``--workers N`` / ``--scheduler URL`` run the job on Dask;
+    the outputs are byte for byte those of the single-process run.
+
+    Exit code 0 when every claim is clean, 1 when any claim is held, 2 on unreadable input
+    (with several inputs: the other inputs are still scrubbed).
     """
     from scrubber.engine import Scrubber
     from scrubber.run import scrub_file
 
-    if not input_file.is_file():
-        fail(f"{input_file}: no such file", EXIT_BAD_INPUT)
-    scrubber = _scrubber(config, today, ncci_db, learned, no_learned)
-    assert isinstance(scrubber, Scrubber)
-    _freeze_tables()
+    if workers is not None and scheduler is not None:
+        fail("--workers and --scheduler exclude each other", EXIT_BAD_INPUT)
+    single = len(inputs) == 1 and out_dir is None and report_dir is None
+    if single and inputs[0].is_dir():
+        fail(f"{inputs[0]}: a directory of inputs needs --out-dir", EXIT_BAD_INPUT)
+    if not single:
+        if out_dir is None:
+            fail("several inputs need --out-dir", EXIT_BAD_INPUT)
+        if any(o is not None for o in (clean_out, held_out, report, html)):
+            fail("--clean-out, --held-out, --report and --html are for one input; use --out-dir and --report-dir",
+                 EXIT_BAD_INPUT)
+    elif not inputs[0].is_file():
+        fail(f"{inputs[0]}: no such file", EXIT_BAD_INPUT)
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError as exc:
+        fail(f"--today: {exc}", EXIT_BAD_INPUT)
     _exit_on_sigterm()
-    with x12_errors():
-        try:
-            summary = scrub_file(input_file, clean_out=clean_out, held_out=held_out, report=report, html=html,
-                                 scrubber=scrubber)
-        except OSError as exc:
-            fail(f"{input_file}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    distributed = workers is not None or scheduler is not None
+    if single and not distributed:
+        scrubber = _scrubber(config, day.isoformat(), ncci_db, learned, no_learned)
+        assert isinstance(scrubber, Scrubber)
+        _freeze_tables()
+        input_file = inputs[0]
+        with x12_errors():
+            try:
+                summary = scrub_file(input_file, clean_out=clean_out, held_out=held_out, report=report, html=html,
+                                     scrubber=scrubber)
+            except OSError as exc:
+                fail(f"{input_file}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+        if not quiet:
+            typer.echo(f"{summary.claims} claim(s): {summary.clean} clean, {summary.held} held "
+                       f"({summary.errors} error(s), {summary.warnings} warning(s))", err=True)
+        raise typer.Exit(EXIT_FINDINGS if summary.held else EXIT_OK)
+    _scrub_job(inputs, single, clean_out, held_out, report, html, out_dir, report_dir, workers, scheduler,
+               chunk_bytes, day, config, quiet, ncci_db, stats_json, learned, no_learned)
+
+
+def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_out: Path | None, report: Path | None,
+               html: Path | None, out_dir: Path | None, report_dir: Path | None, workers: int | None,
+               scheduler: str | None, chunk_bytes: int, day: date, config: str | None, quiet: bool,
+               ncci_db: bool, stats_json: Path | None = None, learned: Path | None = None,
+               no_learned: bool = False) -> None:
+    import json
+
+    from dermedi.distributed import (
+        FileOutcome,
+        JobStats,
+        ScrubInput,
+        ScrubSetup,
+        SetupError,
+        build_scrubber,
+        dask_client,
+        job_summary,
+        scrub_distributed,
+        scrub_sequential,
+    )
+
+    if single:
+        job: list[ScrubInput] = [ScrubInput(inputs[0], clean_out, held_out, report, html)]
+    else:
+        assert out_dir is not None
+        job = _job_inputs(_collect_inputs(inputs), out_dir, report_dir or out_dir)  # type: ignore[assignment]
+    setup = ScrubSetup(str(Path(config).resolve()) if config else None, day, ncci_db,
+                       str(learned.resolve()) if learned else None, no_learned)
+    outcomes: list[FileOutcome]
+    try:
+        if workers is None and scheduler is None:
+            scrubber = build_scrubber(setup)
+            outcomes = scrub_sequential(job, scrubber)
+        else:
+            build_scrubber(setup)           # a bad configuration fails here, before the cluster starts
+            try:
+                stats = JobStats()
+                with dask_client(workers, scheduler) as client:
+                    outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes, stats=stats)
+                if stats_json is not None:
+                    import dataclasses
+
+                    with private_open(stats_json, "wb") as fh:
+                        fh.write(json.dumps(dataclasses.asdict(stats), indent=1).encode())
+            except OSError as exc:
+                fail(f"Dask cluster: {exc}", EXIT_BAD_INPUT)
+    except SetupError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    if single and outcomes[0].error is not None:
+        fail(outcomes[0].error, EXIT_BAD_INPUT)
+    if not single:
+        assert out_dir is not None
+        summary = job_summary(outcomes)
+        with private_open((report_dir or out_dir) / "summary.json", "wb") as fh:
+            fh.write((json.dumps(summary, indent=1, ensure_ascii=False) + "\n").encode("utf-8"))
+        for o in outcomes:
+            if o.error is not None:
+                typer.echo(o.error, err=True)
+    total_claims = sum(o.summary.claims for o in outcomes if o.summary is not None)
+    clean = sum(o.summary.clean for o in outcomes if o.summary is not None)
+    held = sum(o.summary.held for o in outcomes if o.summary is not None)
+    errors = sum(o.summary.errors for o in outcomes if o.summary is not None)
+    warnings = sum(o.summary.warnings for o in outcomes if o.summary is not None)
+    failed = sum(1 for o in outcomes if o.error is not None)
     if not quiet:
-        typer.echo(f"{summary.claims} claim(s): {summary.clean} clean, {summary.held} held "
-                   f"({summary.errors} error(s), {summary.warnings} warning(s))", err=True)
-    raise typer.Exit(EXIT_FINDINGS if summary.held else EXIT_OK)
+        files = "" if single else f"{len(outcomes)} file(s){f', {failed} unreadable' if failed else ''}: "
+        typer.echo(f"{files}{total_claims} claim(s): {clean} clean, {held} held "
+                   f"({errors} error(s), {warnings} warning(s))", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT if failed else EXIT_FINDINGS if held else EXIT_OK)
 
 
 @rules_app.command("list")

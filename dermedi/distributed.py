@@ -1,0 +1,390 @@
+"""Scrubbing and validating on a Dask cluster (``dermedi scrub|validate --workers N / --scheduler URL``).
+
+The shell layer: it starts (or connects to) the cluster, sends chunks of the input files to the
+workers and merges their results in file order.  The work itself is done by pure functions of
+the lower layers (:func:`scrubber.chunks.scrub_chunk`, :func:`edi.validate.validate_file`'s
+chunked mode); :func:`scrub_chunk_task` only adds the per-worker Scrubber, built once per worker
+process (code tables, payer profiles) and kept in a module-level cache.
+
+Ordering and exactly-once: every chunk is one Dask task; the coordinator keeps a bounded window
+of tasks in flight and takes their results strictly in file order, so each chunk's claims are
+written once, where they belong, whichever worker ran it and however often (Dask runs a task
+again on another worker when its worker dies).  Memory: the coordinator holds the results of
+at most ``window`` chunks, never a whole file.
+
+Chunks travel to the workers inside the task (bytes), so workers need no access to the input
+files; they do need dermedi installed, and the same configuration file path if ``--config`` is
+given (and the database for ``--ncci-db``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from edi.errors import X12Error
+from scrubber.chunks import DEFAULT_CHUNK_BYTES, ChunkResult, ChunkSpec, FileMerger, FilePlan, plan_chunks, scrub_chunk
+from scrubber.engine import Scrubber
+from scrubber.run import ScrubSummary, scrub_file
+
+
+class SetupError(Exception):
+    """The configuration a Scrubber needs could not be loaded (exit code 3)."""
+
+
+@dataclass(frozen=True)
+class ScrubSetup:
+    """What a worker needs to build the same Scrubber as the coordinator."""
+
+    config: str | None = None
+    today: date | None = None
+    ncci_db: bool = False
+    learned: str | None = None        # --learned (else the [learning] table of the configuration)
+    no_learned: bool = False
+
+
+_SCRUBBERS: dict[ScrubSetup, Scrubber] = {}
+
+
+def build_scrubber(setup: ScrubSetup) -> Scrubber:
+    """A Scrubber for ``setup``, built once per process (tables loaded once per worker)."""
+    scrubber = _SCRUBBERS.get(setup)
+    if scrubber is not None:
+        return scrubber
+    from config.coverage import CoverageError, coverage_for_data_dir
+    from config.learned import LearnedTableError, load_learned_table
+    from config.payers import PayerConfigError, load_payer_profiles
+    from config.settings import ConfigError, load_settings
+    from config.tables import TableError
+
+    try:
+        settings = load_settings(setup.config)
+        payers = load_payer_profiles(settings.payers)
+        coverage = coverage_for_data_dir(settings.data_dir)    # with `dermedi tables import-mcd`'s file
+        tables = None
+        if setup.ncci_db:
+            from store import open_database
+            from store.ncci import load_tables_with_db
+
+            tables = load_tables_with_db(open_database(settings.database.url))
+        table_path = None if setup.no_learned else (setup.learned or settings.learning.table)
+        learned = load_learned_table(table_path) if table_path else None
+        scrubber = Scrubber(payers=payers, today=setup.today, tables=tables,  # type: ignore[arg-type]
+                            coverage=coverage, learned=learned)
+    except (ConfigError, PayerConfigError, TableError, CoverageError, LearnedTableError) as exc:
+        raise SetupError(str(exc)) from None
+    freeze_tables()
+    _SCRUBBERS[setup] = scrubber
+    return scrubber
+
+
+def freeze_tables() -> None:
+    """Load the ICD-10-CM set now and move the long-lived tables out of the cyclic garbage
+    collector's reach (``gc.freeze``)."""
+    import gc
+
+    from config.icd10cm import Icd10Error, load_icd10cm
+
+    with contextlib.suppress(Icd10Error, OSError):    # reported by the rule that needs the set, as before
+        load_icd10cm()
+    gc.freeze()
+
+
+def scrub_chunk_task(setup: ScrubSetup, data: bytes, name: str, spec: ChunkSpec, json_report: bool,
+                     html_report: bool) -> ChunkResult:
+    """The Dask task: scrub one chunk with this worker's Scrubber."""
+    return scrub_chunk(build_scrubber(setup), data, name, spec, json_report=json_report, html_report=html_report)
+
+
+# ------------------------------------------------------------------------------------------
+# The cluster
+# ------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator[Any]:
+    """A ``distributed.Client``: on a new LocalCluster of ``workers`` processes (one thread each,
+    on 127.0.0.1, no dashboard), or on the existing cluster at ``scheduler`` (tcp://HOST:PORT)."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    for name in ("distributed", "distributed.nanny", "distributed.worker", "distributed.scheduler"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)   # their errors reach us as exceptions
+    import dask
+
+    if scheduler:
+        with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]
+            yield client
+        return
+    # the workers' statistical profiler samples the task thread every 10 ms: not needed here
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=max(1, workers or 1), threads_per_worker=1,  # type: ignore[no-untyped-call]
+                         processes=True, host="127.0.0.1", dashboard_address=None,
+                         silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:  # type: ignore[no-untyped-call]
+        yield client
+
+
+@contextlib.contextmanager
+def validation_executor(workers: int | None = None, scheduler: str | None = None) -> Iterator[Executor]:
+    """A ``concurrent.futures`` executor on the Dask cluster, for :func:`edi.validate.validate_file`."""
+    with dask_client(workers, scheduler) as client:
+        yield client.get_executor(pure=False)
+
+
+def cluster_workers(client: Any) -> int:
+    return max(1, len(client.scheduler_info().get("workers", {})))
+
+
+# ------------------------------------------------------------------------------------------
+# A scrub job
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScrubInput:
+    source: Path
+    clean_out: Path | None = None
+    held_out: Path | None = None
+    report: Path | None = None
+    html: Path | None = None
+
+
+@dataclass
+class FileOutcome:
+    input: ScrubInput
+    summary: ScrubSummary | None = None
+    error: str | None = None
+
+
+@dataclass
+class _FileState:
+    input: ScrubInput
+    plan: FilePlan | None
+    merger: FileMerger | None = None
+    failed: bool = False
+    outcome: FileOutcome | None = None
+    done_chunks: int = 0
+
+
+@dataclass
+class JobStats:
+    chunks: int = 0
+    claims: int = 0
+    whole_files: int = 0           # scrubbed whole (no plan, or a chunk could not be read)
+    workers: int = 0
+    plan_seconds: float = 0.0      # coordinator: cutting the files into chunks
+    merge_seconds: float = 0.0     # coordinator: writing the chunk results
+    wait_seconds: float = 0.0      # coordinator: waiting for the next result in order
+    submit_seconds: float = 0.0    # coordinator: reading chunk bytes and submitting tasks
+    task_cpu_seconds: float = 0.0  # workers: the tasks' own CPU time
+    task_bytes: int = 0            # input bytes sent to the workers
+
+
+def scrub_sequential(inputs: list[ScrubInput], scrubber: Scrubber, *,
+                     progress: bool | None = None) -> list[FileOutcome]:
+    """The single-process job: :func:`scrubber.run.scrub_file` on each input in turn."""
+    out: list[FileOutcome] = []
+    for inp in inputs:
+        out.append(_scrub_whole(inp, scrubber, progress))
+    return out
+
+
+def _scrub_whole(inp: ScrubInput, scrubber: Scrubber, progress: bool | None = False) -> FileOutcome:
+    try:
+        summary = scrub_file(inp.source, clean_out=inp.clean_out, held_out=inp.held_out, report=inp.report,
+                             html=inp.html, scrubber=scrubber, progress=progress)
+    except X12Error as exc:
+        return FileOutcome(inp, error=str(exc))
+    except OSError as exc:
+        return FileOutcome(inp, error=f"{inp.source}: {exc.strerror or exc}")
+    return FileOutcome(inp, summary)
+
+
+def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, *,
+                      chunk_bytes: int = DEFAULT_CHUNK_BYTES, window: int | None = None,
+                      progress: bool | None = None, stats: JobStats | None = None,
+                      on_chunk: Callable[[int, int], None] | None = None) -> list[FileOutcome]:
+    """Scrub ``inputs`` on the cluster behind ``client``: outputs byte-identical to
+    :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk."""
+    stats = stats if stats is not None else JobStats()
+    n_workers = cluster_workers(client)
+    stats.workers = n_workers
+    window = window or max(4, 3 * n_workers)
+    states: list[_FileState] = []
+    t_plan = time.perf_counter()
+    for inp in inputs:
+        try:
+            plan = plan_chunks(inp.source, chunk_bytes)
+        except OSError:
+            plan = None
+        states.append(_FileState(inp, plan))
+    stats.plan_seconds = time.perf_counter() - t_plan
+    total_chunks = sum(len(s.plan.chunks) if s.plan is not None else 1 for s in states)
+    total_claims = sum(s.plan.claims for s in states if s.plan is not None)
+    stats.chunks = total_chunks
+    local: list[Scrubber] = []
+
+    def local_scrubber() -> Scrubber:
+        if not local:
+            local.append(build_scrubber(setup))
+        return local[0]
+
+    bar = _JobProgress(total_claims) if (progress if progress is not None else sys.stderr.isatty()) else None
+    pending: deque[tuple[int, ChunkSpec | None, Any]] = deque()
+    done = 0
+
+    def tasks() -> Iterator[tuple[int, ChunkSpec | None, Any]]:
+        for i, st in enumerate(states):
+            if st.plan is None:
+                yield i, None, None
+                continue
+            name = st.input.source.name
+            with st.input.source.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                for spec in st.plan.chunks:
+                    t0 = time.perf_counter()
+                    data = spec.data(mm)
+                    stats.task_bytes += len(data)
+                    fut = client.submit(scrub_chunk_task, setup, data, name, spec,
+                                        st.input.report is not None, st.input.html is not None, pure=False,
+                                        key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
+                    del data
+                    stats.submit_seconds += time.perf_counter() - t0
+                    yield i, spec, fut
+
+    def finish(st: _FileState, outcome: FileOutcome) -> None:
+        st.outcome = outcome
+
+    try:
+        source = tasks()
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                try:
+                    pending.append(next(source))
+                except StopIteration:
+                    exhausted = True
+            if not pending:
+                break
+            i, spec, fut = pending.popleft()
+            st = states[i]
+            if spec is None:                    # no plan: the whole file here, as the single-process run does
+                stats.whole_files += 1
+                outcome = _scrub_whole(st.input, local_scrubber())
+                finish(st, outcome)
+                if bar is not None and outcome.summary is not None:
+                    bar.advance(0)
+                done += 1
+                if on_chunk is not None:
+                    on_chunk(done, total_chunks)
+                continue
+            assert st.plan is not None
+            t0 = time.perf_counter()
+            res: ChunkResult = fut.result()
+            fut.release()
+            t1 = time.perf_counter()
+            stats.wait_seconds += t1 - t0
+            stats.task_cpu_seconds += res.cpu_seconds
+            st.done_chunks += 1
+            last = spec.index == len(st.plan.chunks) - 1
+            if not st.failed:
+                if res.error is not None:
+                    # a chunk that cannot be read: the whole file in this process, for exactly the
+                    # single-process error (and outputs)
+                    st.failed = True
+                    if st.merger is not None:
+                        st.merger.abort()
+                    stats.whole_files += 1
+                    finish(st, _scrub_whole(st.input, local_scrubber()))
+                else:
+                    if st.merger is None:
+                        st.merger = _merger(st.input)
+                    st.merger.add(res)
+                    stats.claims += res.claims
+                    if bar is not None:
+                        bar.advance(res.claims)
+                    if last:
+                        finish(st, FileOutcome(st.input, st.merger.commit()))
+            stats.merge_seconds += time.perf_counter() - t1
+            done += 1
+            if on_chunk is not None:
+                on_chunk(done, total_chunks)
+    except BaseException:
+        for _, _, fut in pending:
+            if fut is not None:
+                fut.cancel()
+        for st in states:
+            if st.merger is not None and st.outcome is None:
+                st.merger.abort()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    return [st.outcome or FileOutcome(st.input, error=f"{st.input.source}: not scrubbed") for st in states]
+
+
+def _merger(inp: ScrubInput) -> FileMerger:
+    return FileMerger(str(inp.source), clean_out=inp.clean_out, held_out=inp.held_out, report=inp.report,
+                      html=inp.html)
+
+
+class _JobProgress:
+    """One rich progress bar for the whole job: claims done / total."""
+
+    def __init__(self, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("scrubbing"), BarColumn(), MofNCompleteColumn(), TextColumn("claims"),
+                                 TimeRemainingColumn(), transient=True)
+        self.progress.start()
+        self.task = self.progress.add_task("scrub", total=max(total, 1))
+
+    def advance(self, claims: int) -> None:
+        self.progress.update(self.task, advance=claims)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def job_summary(outcomes: list[FileOutcome]) -> dict[str, Any]:
+    """The summary of a whole job (``summary.json``): each file's summary and the totals."""
+    from collections import Counter
+    from decimal import Decimal
+
+    files: list[dict[str, Any]] = []
+    total: dict[str, Any] = {"files": len(outcomes), "failed": 0, "claims": 0, "clean": 0, "held": 0, "errors": 0,
+                             "warnings": 0}
+    charge_total = Decimal("0")
+    charge_held = Decimal("0")
+    by_rule: Counter[str] = Counter()
+    for o in outcomes:
+        entry: dict[str, Any] = {"file": str(o.input.source)}
+        if o.summary is None:
+            total["failed"] += 1
+            entry["error"] = o.error
+        else:
+            s = o.summary
+            entry.update(s.as_dict())
+            entry["report"] = str(o.input.report) if o.input.report else None
+            entry["html"] = str(o.input.html) if o.input.html else None
+            for k in ("claims", "clean", "held", "errors", "warnings"):
+                total[k] += getattr(s, k)
+            charge_total += s.charge_total
+            charge_held += s.charge_held
+            by_rule.update(s.by_rule)
+        files.append(entry)
+    total["charge_total"] = f"{charge_total:.2f}"
+    total["charge_held"] = f"{charge_held:.2f}"
+    total["by_rule"] = dict(sorted(by_rule.items()))
+    return {"files": files, "total": total}
