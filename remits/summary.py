@@ -51,20 +51,23 @@ def denial_summary(session: Session, *, since: date | None = None) -> dict[str, 
     if since is not None:
         cond.append(WorkItem.remit_date >= since)
 
-    def grouped(key: Any) -> list[tuple[Any, int, Any]]:
-        return [(k, n, c) for k, n, c in session.execute(
-            select(key, func.count(WorkItem.id), _cents(WorkItem.amount)).where(*cond).group_by(key))]
-
+    # one scan of the items, grouped by every dimension at once; the few groups are then added up
+    # per dimension here (one pass over a million items instead of one per dimension)
     carc_sent = case((WorkItem.carc_sent != "", WorkItem.carc_sent), else_=WorkItem.carc)
-    by_carc = [(f"{g}-{c}", n, a) for g, c, n, a in session.execute(
-        select(WorkItem.group_code, carc_sent, func.count(WorkItem.id), _cents(WorkItem.amount))
-        .where(*cond).group_by(WorkItem.group_code, carc_sent))]
     payer = case((WorkItem.payer_name != "", WorkItem.payer_name), else_=WorkItem.payer_id)
     procedure = case((WorkItem.procedure != "", WorkItem.procedure), else_="(claim level)")
-    total_items, total_cents = session.execute(
-        select(func.count(WorkItem.id), _cents(WorkItem.amount)).where(*cond)).one()
-    status = {s: int(n) for s, n in session.execute(
-        select(WorkItem.status, func.count(WorkItem.id)).where(*cond).group_by(WorkItem.status))}
+    keys = (WorkItem.category, WorkItem.group_code, carc_sent, payer, procedure, WorkItem.status)
+    groups = session.execute(select(*keys, func.count(WorkItem.id), _cents(WorkItem.amount))
+                             .where(*cond).group_by(*keys)).all()
+    by_category = [(g[0], g[6], g[7]) for g in groups]
+    by_carc = [(f"{g[1]}-{g[2]}", g[6], g[7]) for g in groups]
+    by_payer = [(g[3], g[6], g[7]) for g in groups]
+    by_procedure = [(g[4], g[6], g[7]) for g in groups]
+    total_items = sum(int(g[6]) for g in groups)
+    total_cents = sum(round(float(g[7])) for g in groups)
+    status: dict[str, int] = {}
+    for g in groups:
+        status[g[5]] = status.get(g[5], 0) + int(g[6])
 
     # the denial rate from the per-day rollup the ingest keeps (not from every remitted line)
     t = RemitLineTotal
@@ -77,6 +80,7 @@ def denial_summary(session: Session, *, since: date | None = None) -> dict[str, 
 
     # the closed loop: each denied item against the latest scrub run of its claim
     latest = (select(ScrubRun.claim_id, func.max(ScrubRun.id).label("run_id"))
+              .where(ScrubRun.claim_id.in_(select(WorkItem.claim_id).where(*cond)))
               .group_by(ScrubRun.claim_id).subquery())
     relevant = (ScrubFindingRow.run_id == latest.c.run_id) & (
         ScrubFindingRow.line.is_(None) | WorkItem.line_number.is_(None)
@@ -94,10 +98,10 @@ def denial_summary(session: Session, *, since: date | None = None) -> dict[str, 
         "since": since.isoformat() if since else None,
         "denied_items": int(total_items),
         "denied_amount": _money(total_cents),
-        "by_category": _bucket(grouped(WorkItem.category)),
+        "by_category": _bucket(by_category),
         "by_carc": _bucket(by_carc),
-        "by_payer": _bucket(grouped(payer)),
-        "by_procedure": _bucket(grouped(procedure)),
+        "by_payer": _bucket(by_payer),
+        "by_procedure": _bucket(by_procedure),
         "by_status": dict(sorted(status.items())),
         "denial_rate": {
             "lines": int(lines), "denied_lines": int(denied_lines),

@@ -6,10 +6,11 @@ parents written in the same batch.
 
 How rows are written (:func:`insert_rows`):
 
-* the statement is a plain ``INSERT INTO t (cols) VALUES (?, ...)`` handed to the driver's own
-  ``executemany`` (sqlite3's C loop; psycopg 3 runs it in pipeline mode), with each value
-  converted by the column type's SQLAlchemy bind processor, so what is stored is exactly what
-  an ORM or Core insert would store;
+* on SQLite, a plain ``INSERT INTO t (cols) VALUES (?, ...)`` handed to sqlite3's own
+  ``executemany`` (a C loop), each value converted by the column type's SQLAlchemy bind processor,
+  so what is stored is exactly what an ORM or Core insert would store;
+* on PostgreSQL, ``COPY t (cols) FROM STDIN`` through psycopg for a batch (psycopg adapts the
+  values as it does for any statement), executemany (pipeline mode) for a few rows;
 * where ids are needed they are taken before the insert: on PostgreSQL ``nextval`` of the
   table's sequence for all rows in one query; on SQLite ``max(id) + 1 ...`` once the
   transaction holds the database's write lock (taken first with an empty UPDATE), so no other
@@ -125,6 +126,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row], *, returnin
         returning_ids = False
     _fill_defaults(table, rows)
     columns = tuple(rows[0].values)
+    if not returning_ids and conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
+        _copy_rows(conn, table, columns, rows)
+        return
     stmt = None if returning_ids else _statement(conn, table, columns)
     if stmt is None:
         _insert_core(conn, table, rows, returning_ids)
@@ -146,6 +150,28 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row], *, returnin
             vals[i] = p(x) if p is not None else x
         params.append(tuple(vals))
     conn.exec_driver_sql(sql, params)
+
+
+#: From this many rows on, PostgreSQL gets them by ``COPY ... FROM STDIN`` (psycopg), not executemany.
+COPY_MIN_ROWS = 50
+
+
+def _copy_rows(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Row]) -> None:
+    """``COPY table (columns) FROM STDIN`` on the transaction's own psycopg connection: the fastest way
+    PostgreSQL takes many rows; psycopg adapts each value (Decimal, date, datetime, bool, None)."""
+    prep = conn.dialect.identifier_preparer
+    sql = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
+    refs = [i for i, c in enumerate(columns) if table.c[c].foreign_keys]
+    take = itemgetter(*columns)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        for row in rows:
+            got = take(row.values)
+            vals = list(got) if len(columns) > 1 else [got]
+            for i in refs:
+                if isinstance(vals[i], Row):
+                    vals[i] = _resolve(vals[i], columns[i])
+            copy.write_row(vals)
 
 
 def _insert_core(conn: Connection, table: Table, rows: Sequence[Row], returning_ids: bool) -> None:
