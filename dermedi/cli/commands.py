@@ -6,4 +6,5 @@ from dermedi.cli import (  # noqa: F401
     edi_cmds,
     remits_cmds,
     scrub_cmds,
+    web_cmds,
 )

@@ -1,0 +1,112 @@
+"""The application factory: ``create_app(settings)`` builds the FastAPI app for ``dermedi web``.
+
+State kept in the process is only what any process can rebuild: the engine, the templates and
+a short-lived cache of queue totals.  Sessions, users, tokens and the audit trail are in the
+database, so several ``dermedi web`` processes can serve one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dermedi.web.deps import LoginRequired, WebConfig
+from dermedi.web.security import SECURITY_HEADERS
+
+HERE = Path(__file__).resolve().parent
+log = logging.getLogger("dermedi.web")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _field(loc: Any) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "header", "cookie")]
+    return ".".join(parts) or "request"
+
+
+def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: Engine | None = None) -> FastAPI:
+    from store import make_engine
+
+    cfg = web_config or WebConfig()
+    app = FastAPI(title="dermedi denial workspace", version="1", docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.state.web_config = cfg
+    app.state.engine = engine if engine is not None else make_engine(settings.database.url)
+    app.state.totals_cache = {}
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True
+    app.state.templates = templates
+
+    @app.middleware("http")
+    async def headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        rid = uuid.uuid4().hex[:12]
+        request.state.request_id = rid
+        start = time.perf_counter()
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Request-Id"] = rid
+        user = getattr(request.state, "user", None)
+        # ids only: the path has item/remit ids, never names, member ids or birth dates
+        log.info("%s %s %s %d %.1fms user=%s", rid, request.method, request.url.path, response.status_code,
+                 (time.perf_counter() - start) * 1000, getattr(user, "id", "-"))
+        return response
+
+    def error_page(request: Request, status: int, message: str) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": message}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"status": status, "message": message,
+                                                                  "user": getattr(request.state, "user", None)},
+                                          status_code=status)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": "authentication required"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        msg = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and msg == "Not Found":
+            msg = "no such page"
+        return error_page(request, exc.status_code, msg)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_input(request: Request, exc: RequestValidationError) -> Response:
+        fields = sorted({_field(e.get("loc", ())) for e in exc.errors()})
+        return error_page(request, 400, f"invalid value for {', '.join(fields)}")
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        # the type only: a library's message may quote data (PHI)
+        log.error("%s internal error %s", getattr(request.state, "request_id", "-"), type(exc).__name__)
+        return error_page(request, 500, "internal error (the request id is in the server log)")
+
+    from dermedi.web.routes import accounts, api, auth, dashboard, items, queue, remits
+
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for r in (auth.router, queue.router, items.router, remits.router, dashboard.router, accounts.router, api.router):
+        app.include_router(r)
+    return app
+
+
+__all__ = ["create_app"]
