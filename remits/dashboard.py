@@ -43,6 +43,8 @@ def by_week(session: Session, owner: str | None, weeks: int = 12) -> list[tuple[
                            .group_by(WorkItem.remit_date)).all()
     acc: dict[date, list[Any]] = {}
     for d, n, a in rows:
+        if d is None:
+            continue
         monday = d - timedelta(days=d.weekday())
         slot = acc.setdefault(monday, [0, ZERO])
         slot[0] += int(n)

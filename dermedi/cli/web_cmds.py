@@ -7,7 +7,7 @@ import getpass
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -30,7 +30,7 @@ def _os_user() -> str:
         return "cli"
 
 
-def _actor(who: str | None) -> object:
+def _actor(who: str | None) -> Any:
     from remits.actions import Actor
 
     return Actor(who or _os_user(), "cli", "")

@@ -42,8 +42,10 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
     from store import make_engine
 
     cfg = web_config or WebConfig()
-    app = FastAPI(title="dermedi denial workspace", version="1", docs_url="/api/docs", redoc_url=None,
-                  openapi_url="/api/openapi.json")
+    app = FastAPI(title="dermedi denial workspace", version="1", docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None, openapi_url="/api/openapi.json",
+                  description="The denial worklist: authenticate with `Authorization: Bearer <token>` "
+                              "(`dermedi users token NAME`).")
     app.state.settings = settings
     app.state.web_config = cfg
     app.state.engine = engine if engine is not None else make_engine(settings.database.url)
@@ -104,9 +106,25 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
     from dermedi.web.routes import accounts, api, auth, dashboard, items, queue, remits
 
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _mount_api_docs(app, templates)
     for r in (auth.router, queue.router, items.router, remits.router, dashboard.router, accounts.router, api.router):
         app.include_router(r)
     return app
+
+
+def _mount_api_docs(app: FastAPI, templates: Jinja2Templates) -> None:
+    """The OpenAPI page at /api/docs with Swagger UI from the swagger-ui-bundle package (served
+    by dermedi, no CDN; the page's start-up script is a static file, so the CSP holds)."""
+    try:
+        import swagger_ui_bundle
+    except ImportError:
+        return
+    app.mount("/api/docs/assets", StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)), name="swagger")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        resp: Response = templates.TemplateResponse(request, "api_docs.html", {})
+        return resp
 
 
 __all__ = ["create_app"]

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from dermedi.web.accounts import AccountError, SessionUser, add_user, disable_user, enable_user, reset_password, set_role
-from dermedi.web.deps import Admin, Db, actor_of, csrf_form
+from dermedi.web.accounts import (
+    AccountError,
+    add_user,
+    disable_user,
+    enable_user,
+    reset_password,
+    set_role,
+)
+from dermedi.web.deps import Admin, CsrfUser, Db, actor_of
 from dermedi.web.routes import render
 from dermedi.web.routes.queue import _text, bad
 from dermedi.web.security import PasswordPolicyError
@@ -25,7 +32,7 @@ def users(request: Request, db: Db, user: Admin) -> Response:
 
 
 @router.post("/admin/users")
-async def users_post(request: Request, db: Db, user: Admin, _csrf: SessionUser = Depends(csrf_form)) -> Response:
+async def users_post(request: Request, db: Db, user: Admin, _csrf: CsrfUser) -> Response:
     form = await request.form()
     op = _text(form, "op", 20)
     name = _text(form, "name")

@@ -6,13 +6,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dermedi.web.accounts import SessionUser
-from dermedi.web.deps import Db, Lead, Worker, actor_of, config_of, csrf_form, load_item
+from dermedi.web.deps import CsrfUser, Db, Lead, Worker, actor_of, config_of, load_item
 from dermedi.web.routes import conflict, render
 from dermedi.web.routes.queue import _text, bad
 from remits.actions import (
@@ -134,7 +134,7 @@ def _apply(request: Request, db: Db, user: SessionUser, item_id: int, form: Any,
 
 @router.post("/items/{item_id}/status")
 async def status(request: Request, item_id: int, db: Db, user: Worker,
-                 _csrf: SessionUser = Depends(csrf_form)) -> Response:
+                 _csrf: CsrfUser) -> Response:
     form = await request.form()
     new = _text(form, "status", 16)
     if new is None or new not in TRANSITIONS:
@@ -145,7 +145,7 @@ async def status(request: Request, item_id: int, db: Db, user: Worker,
 
 @router.post("/items/{item_id}/note")
 async def note(request: Request, item_id: int, db: Db, user: Worker,
-               _csrf: SessionUser = Depends(csrf_form)) -> Response:
+               _csrf: CsrfUser) -> Response:
     form = await request.form()
     text = _text(form, "note", 2000)
     if text is None:
@@ -155,7 +155,7 @@ async def note(request: Request, item_id: int, db: Db, user: Worker,
 
 @router.post("/items/{item_id}/assign")
 async def assign(request: Request, item_id: int, db: Db, user: Lead,
-                 _csrf: SessionUser = Depends(csrf_form)) -> Response:
+                 _csrf: CsrfUser) -> Response:
     from dermedi.web.accounts import AccountError, get_user
 
     form = await request.form()
@@ -172,7 +172,7 @@ async def assign(request: Request, item_id: int, db: Db, user: Lead,
 
 @router.post("/items/{item_id}/priority")
 async def priority(request: Request, item_id: int, db: Db, user: Lead,
-                   _csrf: SessionUser = Depends(csrf_form)) -> Response:
+                   _csrf: CsrfUser) -> Response:
     form = await request.form()
     raw = _text(form, "priority", 20)
     try:
@@ -191,10 +191,10 @@ async def priority(request: Request, item_id: int, db: Db, user: Lead,
 
 @router.post("/items/{item_id}/corrected")
 def corrected(request: Request, item_id: int, db: Db, user: Worker,
-              _csrf: SessionUser = Depends(csrf_form)) -> Response:
+              _csrf: CsrfUser) -> Response:
     load_item(db, item_id, user)
     try:
-        data, result = corrected_claim_bytes(db, item_id, actor_of(request, user))
+        data, _result = corrected_claim_bytes(db, item_id, actor_of(request, user))
     except WorklistError as exc:
         raise HTTPException(409, str(exc)) from None
     name = f"corrected-item-{item_id}.837"
@@ -217,7 +217,7 @@ def appeal_editor(request: Request, item_id: int, db: Db, user: Worker) -> Respo
 
 @router.post("/items/{item_id}/appeal")
 async def appeal_create(request: Request, item_id: int, db: Db, user: Worker,
-                        _csrf: SessionUser = Depends(csrf_form)) -> Response:
+                        _csrf: CsrfUser) -> Response:
     from dermedi.web.pdf import letter_pdf
 
     form = await request.form()
@@ -249,7 +249,7 @@ def letter_download(request: Request, letter_id: int, db: Db, user: Worker) -> R
 
 @router.post("/letters/{letter_id}/send")
 def letter_send(request: Request, letter_id: int, db: Db, user: Worker,
-                _csrf: SessionUser = Depends(csrf_form)) -> Response:
+                _csrf: CsrfUser) -> Response:
     letter = _letter(db, letter_id, user)
     try:
         send_appeal(db, letter_id, actor_of(request, user))

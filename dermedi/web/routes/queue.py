@@ -8,13 +8,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dermedi.web.accounts import SessionUser
-from dermedi.web.deps import Db, Lead, Worker, actor_of, config_of, csrf_form, engine_of
+from dermedi.web.deps import CsrfUser, Db, Lead, Worker, actor_of, config_of, engine_of
 from dermedi.web.routes import render
 from remits.actions import audit, bulk_assign, take_next
 from remits.classify import CATEGORIES
@@ -132,7 +132,8 @@ def queue(request: Request, db: Db, user: Worker) -> Response:
     audit(db, actor_of(request, user), "view_queue", "queue", None, f"{len(page.items)} rows")
     return render(request, "queue.html", user, rows=_rows(page.items, today), page=page, count=count, total=total,
                   filters=keep, categories=CATEGORIES, statuses=STATUSES, windows=DEADLINE_WINDOWS,
-                  sorts=list(SORTS), choices=_choices(request, db), search=False, message=MESSAGES.get(q.get("done") or "", ""))
+                  sorts=list(SORTS), choices=_choices(request, db), search=False,
+                  message=MESSAGES.get(q.get("done") or "", ""))
 
 
 def _search_ids(db: Session, term: str, user: SessionUser) -> list[int]:
@@ -153,7 +154,7 @@ def _search_ids(db: Session, term: str, user: SessionUser) -> list[int]:
 
 
 @router.post("/queue/search")
-async def search(request: Request, db: Db, user: Worker, _csrf: SessionUser = Depends(csrf_form)) -> Response:
+async def search(request: Request, db: Db, user: Worker, _csrf: CsrfUser) -> Response:
     form = await request.form()
     term = _text(form, "q", 60)
     if term is None:
@@ -170,7 +171,7 @@ async def search(request: Request, db: Db, user: Worker, _csrf: SessionUser = De
 
 
 @router.post("/queue/next")
-def next_(request: Request, user: Worker, _csrf: SessionUser = Depends(csrf_form)) -> Response:
+def next_(request: Request, user: Worker, _csrf: CsrfUser) -> Response:
     item_id = take_next(engine_of(request), actor_of(request, user))
     if item_id is None:
         return RedirectResponse("/queue?done=empty", status_code=303)
@@ -178,7 +179,7 @@ def next_(request: Request, user: Worker, _csrf: SessionUser = Depends(csrf_form
 
 
 @router.post("/queue/assign")
-async def assign(request: Request, db: Db, user: Lead, _csrf: SessionUser = Depends(csrf_form)) -> Response:
+async def assign(request: Request, db: Db, user: Lead, _csrf: CsrfUser) -> Response:
     form = await request.form()
     owner = _text(form, "assign_to")
     if owner is None:

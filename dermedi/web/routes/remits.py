@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from dermedi.web.accounts import SessionUser
-from dermedi.web.deps import Db, Lead, Worker, actor_of, csrf_form, engine_of
+from dermedi.web.deps import CsrfUser, Db, Lead, Worker, actor_of, engine_of
 from dermedi.web.routes import render
 from dermedi.web.routes.items import remit_claim_view
 from remits.actions import audit, release_remit
@@ -61,7 +60,7 @@ def quarantine_view(request: Request, file_id: int, db: Db, user: Worker) -> Res
 
 @router.post("/quarantine/{file_id}/release")
 def quarantine_release(request: Request, file_id: int, user: Lead,
-                       _csrf: SessionUser = Depends(csrf_form)) -> Response:
+                       _csrf: CsrfUser) -> Response:
     from remits.ingest import IngestError
 
     try:
