@@ -37,7 +37,7 @@ def bars(title: str, rows: Sequence[tuple[str, Number]], fmt: Callable[[Number],
     for i, (label, value) in enumerate(rows):
         y = 28 + i * row_h
         w = max(1.0, bar_w * float(value) / top)
-        out.append(f'<text x="0" y="{y + 15}" font-size="12" fill="#222">{escape(str(label)[:22])}</text>')
+        out.append(f'<text x="0" y="{y + 15}" font-size="12" fill="#222">{escape(str(label)[:19])}</text>')
         out.append(f'<rect class="bar" x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" '
                    f'fill="{color}"><title>{escape(str(label))}: {escape(fmt(value))}</title></rect>')
         out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 15}" font-size="11" fill="#444">{escape(fmt(value))}'

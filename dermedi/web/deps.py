@@ -63,7 +63,8 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-Db = Annotated[Session, Depends(get_db)]
+# scope="function": the transaction commits before the response is sent (the next request sees it)
+Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def client_of(request: Request) -> str:
