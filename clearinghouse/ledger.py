@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store import session_scope
+from store.bulk import Row, insert_rows
 from store.ledger import (
     PENDING_STATES,
     ControlSequence,
@@ -84,14 +85,17 @@ def queue_submission(engine: Engine, *, clearinghouse: str, content_sha256: str,
     """Insert a queued submission; returns ``(id, created)`` (``created`` False: same content exists)."""
     try:
         with session_scope(engine) as s:
-            sub = Submission(clearinghouse=clearinghouse, content_sha256=content_sha256, file_sha256=file_sha256,
-                             source_sha256=source_sha256, source_name=source_name[:255], size=size, isa13=isa13,
-                             gs06=str(isa13), remote_dir=remote_dir, remote_name=remote_name, local_path=local_path,
-                             state="queued", attempts=0)
-            sub.claims = [SubmissionClaim(clearinghouse=clearinghouse, claim_id=c.claim_id[:38],
-                                          claim_sha256=c.claim_sha256, st02=c.st02) for c in claims]
-            s.add(sub)
-            s.flush()
+            conn = s.connection()
+            sub = Row({"clearinghouse": clearinghouse, "content_sha256": content_sha256, "file_sha256": file_sha256,
+                       "source_sha256": source_sha256, "source_name": source_name[:255], "size": size, "isa13": isa13,
+                       "gs06": str(isa13), "remote_dir": remote_dir, "remote_name": remote_name,
+                       "local_path": local_path, "state": "queued", "attempts": 0})
+            insert_rows(conn, Submission.__table__, [sub], returning_ids=True)  # type: ignore[arg-type]
+            # the file's claims in one executemany (the same transaction: all of them or none)
+            insert_rows(conn, SubmissionClaim.__table__, [  # type: ignore[arg-type]
+                Row({"submission_id": sub, "clearinghouse": clearinghouse, "claim_id": c.claim_id[:38],
+                     "claim_sha256": c.claim_sha256, "st02": c.st02, "ack_code": None}) for c in claims])
+            assert sub.id is not None
             return sub.id, True
     except IntegrityError:
         with session_scope(engine) as s:

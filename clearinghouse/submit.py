@@ -35,13 +35,13 @@ from config.settings import ClearinghouseProfile, Settings
 from edi.files import private_open
 from edi.reader import Delimiters, Segment
 from edi.x837 import Claim, ClaimWriter, Parser837
-from remits.worklist import record_scrub_results, record_submitted_claims
 from store import session_scope
+from store.records import record_scrub_results, record_submitted_claims
 
 log = logging.getLogger("dermedi.clearinghouse.submit")
 
 TransportFactory = Callable[[ClearinghouseProfile], Transport]
-BATCH = 200  # claims looked up in the ledger at once (memory stays bounded)
+BATCH = 500  # claims looked up and recorded in the ledger at once (memory stays bounded)
 Sleep = Callable[[float], None]
 
 

@@ -42,19 +42,21 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from edi.x835 import Adjustment, ClaimPayment, Parser835, RemitHeader, RemitTrailer, ServicePayment
+from edi.x835 import Adjustment, ClaimPayment, Parser835, RemitHeader, RemitTrailer
 from remits.classify import Classification, classify
-from remits.priority import deadline_for, payer_type_for, priority
+from remits.priority import blended_recoverability, deadline_for, payer_type_for, priority
 from remits.worklist import (
     OPEN_STATUSES,
+    SYSTEM_USER,
     add_event,
     auto_resolve,
+    category_history,
     find_open_items,
-    latest_submitted_id,
     now,
-    refresh_priorities,
 )
 from store import session_scope
+from store.bulk import Row, insert_rows, update_by_id
+from store.records import add_line_totals, link_submitted
 from store.remits import (
     RemitAdjustment,
     RemitClaim,
@@ -64,6 +66,7 @@ from store.remits import (
     RemitPLB,
     RemitRemark,
     WorkItem,
+    WorkItemEvent,
 )
 
 ZERO = Decimal(0)
@@ -203,6 +206,66 @@ def quarantined_files(session: Session, *, include_released: bool = False) -> li
 # ------------------------------------------------------------------------------------------
 
 
+#: Claims per bulk write: rows of this many claims are collected, then written per table in one
+#: executemany each (ids via RETURNING), so memory stays flat whatever the file's size.
+BATCH_CLAIMS = 2000
+
+
+class _Batch:
+    """The rows of the claims read since the last write (see :mod:`store.bulk`)."""
+
+    def __init__(self) -> None:
+        self.claims: list[Row] = []
+        self.lines: list[Row] = []
+        self.adjustments: list[Row] = []
+        self.remarks: list[Row] = []
+        self.plb: list[Row] = []
+        self.items: list[Row] = []
+        self.events: list[Row] = []
+        self.pairs: list[tuple[Row, Row]] = []     # (reversal, correction), both remit_claims rows
+
+    def __len__(self) -> int:
+        return len(self.claims)
+
+    def write(self, s: Session) -> None:
+        if not (self.claims or self.lines or self.adjustments or self.remarks or self.plb or self.items
+                or self.events or self.pairs):
+            return
+        s.flush()   # ORM changes to existing items (auto-resolution, events) go first
+        conn = s.connection()
+        insert_rows(conn, RemitClaim.__table__, self.claims, returning_ids=True)  # type: ignore[arg-type]
+        insert_rows(conn, RemitLine.__table__, self.lines, returning_ids=True)  # type: ignore[arg-type]
+        add_line_totals(s, _line_totals(self.lines))
+        insert_rows(conn, RemitAdjustment.__table__, self.adjustments)  # type: ignore[arg-type]
+        insert_rows(conn, RemitRemark.__table__, self.remarks)  # type: ignore[arg-type]
+        insert_rows(conn, RemitPLB.__table__, self.plb)  # type: ignore[arg-type]
+        insert_rows(conn, WorkItem.__table__, self.items, returning_ids=True)  # type: ignore[arg-type]
+        link_submitted(s, [i["claim_id"] for i in self.items])
+        insert_rows(conn, WorkItemEvent.__table__, self.events)  # type: ignore[arg-type]
+        pairs: list[tuple[int, Any]] = []
+        for rev, corr in self.pairs:
+            assert rev.id is not None and corr.id is not None
+            pairs += [(rev.id, corr.id), (corr.id, rev.id)]
+        update_by_id(conn, RemitClaim.__table__, "paired_with_id", pairs)  # type: ignore[arg-type]
+        self.__init__()  # type: ignore[misc]
+
+
+def _line_totals(lines: list[Row]) -> dict[Any, list[int]]:
+    """The lines of a batch added up per remit date (reversals left out), for ``remit_line_totals``."""
+    out: dict[Any, list[int]] = {}
+    for ln in lines:
+        claim = ln["remit_claim_id"]
+        if claim["is_reversal"]:
+            continue
+        acc = out.setdefault(claim["remit_date"], [0, 0, 0, 0])
+        acc[0] += 1
+        if ln["denied_amount"] > 0 and ln["paid"] < ln["charge"]:
+            acc[1] += 1
+        acc[2] += int((ln["charge"] * 100).to_integral_value())
+        acc[3] += int((ln["denied_amount"] * 100).to_integral_value())
+    return out
+
+
 @dataclass
 class _Ctx:
     session: Session
@@ -210,14 +273,20 @@ class _Ctx:
     result: IngestResult
     settings: Any
     today: date
-    payment: RemitPayment | None = None
+    history: dict[tuple[str, str], tuple[int, int]]
+    batch: _Batch = field(default_factory=_Batch)
+    payment_id: int | None = None
+    payer_key: str = ""
+    payer_name: str = ""
+    trace: str = ""
     header: RemitHeader | None = None
     skip: bool = False
-    reversals: dict[str, RemitClaim] = field(default_factory=dict)
+    reversals: dict[str, Row] = field(default_factory=dict)
     # claim ids with open items / keys of unpaired stored reversals for the current payer, so
     # that most claims need no look-up query
     open_claims: set[str] = field(default_factory=set)
     stored_reversals: set[str] = field(default_factory=set)
+    paired: set[int] = field(default_factory=set)      # ids of stored reversals paired by this file
 
 
 def _events(parser: Parser835) -> Iterator[Any]:
@@ -226,26 +295,31 @@ def _events(parser: Parser835) -> Iterator[Any]:
 
 def _store(s: Session, file: RemitFile, parser: Parser835, result: IngestResult, settings: Any,
            today: date) -> None:
-    ctx = _Ctx(s, file, result, settings, today)
+    ctx = _Ctx(s, file, result, settings, today, category_history(s))
     for ev in _events(parser):
         if isinstance(ev, RemitHeader):
+            ctx.batch.write(s)
             _on_header(ctx, ev)
         elif isinstance(ev, ClaimPayment):
             if not ctx.skip:
                 _on_claim(ctx, ev)
+                if len(ctx.batch) >= BATCH_CLAIMS:
+                    ctx.batch.write(s)
         elif isinstance(ev, RemitTrailer):
-            if not ctx.skip and ctx.payment is not None:
+            if not ctx.skip and ctx.payment_id is not None:
                 for plb in ev.provider_adjustments:
-                    s.add(RemitPLB(payment_id=ctx.payment.id, provider_id=plb.provider_id[:50], reason=plb.reason[:4],
-                                   reference=plb.reference[:80], amount=plb.amount))
-            ctx.payment = None
+                    ctx.batch.plb.append(Row({
+                        "payment_id": ctx.payment_id, "provider_id": plb.provider_id[:50],
+                        "reason": plb.reason[:4], "reference": plb.reference[:80], "amount": plb.amount}))
+            ctx.batch.write(s)
+            ctx.payment_id = None
             ctx.header = None
             ctx.skip = False
+    ctx.batch.write(s)
     file.transactions = result.transactions
     file.claims = result.claims
     file.items_created = result.items_created
     s.flush()
-    refresh_priorities(s, today)
 
 
 def _payer_key(h: RemitHeader) -> str:
@@ -256,26 +330,30 @@ def _on_header(ctx: _Ctx, h: RemitHeader) -> None:
     ctx.result.transactions += 1
     key = _payer_key(h)
     trace = h.trace_number or ""
-    if trace and ctx.session.scalar(select(RemitPayment.id).where(
+    s = ctx.session
+    if trace and s.scalar(select(RemitPayment.id).where(
             RemitPayment.payer_key == key, RemitPayment.trace_number == trace)) is not None:
         ctx.result.transactions_skipped += 1
         ctx.skip = True
         return
-    pay = RemitPayment(
-        file_id=ctx.file.id, st_control=h.control_number[:9], payer_key=key, payer_id=(h.payer_id or "")[:80],
-        payer_name=(h.payer_name or "")[:120], trace_number=trace[:80], trace_payer_id=(h.trace_payer_id or "")[:20],
-        total_payment=h.total_payment if h.total_payment is not None else ZERO, credit_debit=h.credit_debit[:2],
-        method=h.payment_method[:3], payment_date=h.payment_date, production_date=h.production_date,
-        payee_npi=h.payee_npi[:20], payee_name=(h.payee_name or "")[:120])
-    ctx.session.add(pay)
-    ctx.session.flush()
-    ctx.payment = pay
+    pay = Row({
+        "file_id": ctx.file.id, "st_control": h.control_number[:9], "payer_key": key,
+        "payer_id": (h.payer_id or "")[:80], "payer_name": (h.payer_name or "")[:120], "trace_number": trace[:80],
+        "trace_payer_id": (h.trace_payer_id or "")[:20],
+        "total_payment": h.total_payment if h.total_payment is not None else ZERO,
+        "credit_debit": h.credit_debit[:2], "method": h.payment_method[:3], "payment_date": h.payment_date,
+        "production_date": h.production_date, "payee_npi": h.payee_npi[:20], "payee_name": (h.payee_name or "")[:120]})
+    insert_rows(s.connection(), RemitPayment.__table__, [pay], returning_ids=True)  # type: ignore[arg-type]
+    ctx.payment_id = pay.id
+    ctx.payer_key = key
+    ctx.payer_name = pay["payer_name"]
+    ctx.trace = pay["trace_number"]
     ctx.header = h
     ctx.skip = False
-    ctx.open_claims = set(ctx.session.scalars(select(WorkItem.claim_id).where(
+    ctx.open_claims = set(s.scalars(select(WorkItem.claim_id).where(
         WorkItem.status.in_(OPEN_STATUSES), WorkItem.payer_id.in_((key, "")))))
     ctx.stored_reversals = set()
-    for cid, ccn in ctx.session.execute(
+    for cid, ccn in s.execute(
             select(RemitClaim.claim_id, RemitClaim.payer_claim_number)
             .join(RemitPayment, RemitClaim.payment_id == RemitPayment.id)
             .where(RemitClaim.is_reversal.is_(True), RemitClaim.paired_with_id.is_(None),
@@ -299,95 +377,104 @@ def _classify_all(adjs: list[Adjustment], rarcs: list[str], procedure: str, modi
                          remit_date=remit_date)) for a in adjs]
 
 
+def _remark_row(claim: Row, line: Row | None, r: Any) -> Row:
+    return Row({"remit_claim_id": claim, "remit_line_id": line, "code": r.code[:30], "source": r.source[:4],
+                "qualifier": r.qualifier[:6]})
+
+
 def _on_claim(ctx: _Ctx, c: ClaimPayment) -> None:
-    s = ctx.session
-    assert ctx.payment is not None and ctx.header is not None
+    assert ctx.payment_id is not None and ctx.header is not None
+    b = ctx.batch
     ctx.result.claims += 1
     rdate = _remit_date(ctx.header, ctx.today)
     claim_rarcs = [r.code for r in c.remarks if r.is_rarc]
-    rc = RemitClaim(payment_id=ctx.payment.id, claim_id=c.claim_id[:38], status=c.status[:3], charge=_dec(c.charge),
-                    paid=_dec(c.paid), patient_responsibility=c.patient_responsibility,
-                    payer_claim_number=c.payer_claim_number[:50], filing_indicator=c.filing_indicator[:3],
-                    frequency_code=(c.frequency_code or "")[:2], remit_date=rdate, is_reversal=c.is_reversal,
-                    segment_number=c.first_segment_number)
-    s.add(rc)
-    s.flush()
+    rc = Row({"payment_id": ctx.payment_id, "claim_id": c.claim_id[:38], "status": c.status[:3],
+              "charge": _dec(c.charge), "paid": _dec(c.paid), "patient_responsibility": c.patient_responsibility,
+              "payer_claim_number": c.payer_claim_number[:50], "filing_indicator": c.filing_indicator[:3],
+              "frequency_code": (c.frequency_code or "")[:2], "remit_date": rdate, "is_reversal": c.is_reversal,
+              "paired_with_id": None, "segment_number": c.first_segment_number})
+    b.claims.append(rc)
     for r in c.remarks:
-        s.add(RemitRemark(remit_claim_id=rc.id, code=r.code[:30], source=r.source[:4], qualifier=r.qualifier[:6]))
+        b.remarks.append(_remark_row(rc, None, r))
     claim_cls = _classify_all(c.adjustments, claim_rarcs, "", [], rdate)
     for a, k in claim_cls:
-        s.add(_adj_row(rc.id, None, a, k))
-    line_rows: list[tuple[ServicePayment, RemitLine, list[tuple[Adjustment, Classification]], list[str]]] = []
+        b.adjustments.append(_adj_row(rc, None, a, k))
+    line_rows: list[tuple[Row, list[tuple[Adjustment, Classification]], list[str]]] = []
     for ln in c.lines:
         rarcs = ln.rarcs + [r for r in claim_rarcs if r not in ln.rarcs]
         cls = _classify_all(ln.adjustments, rarcs, ln.code, ln.modifiers, rdate)
         denied = sum((a.amount for a, k in cls if k.is_denial), ZERO)
-        rl = RemitLine(remit_claim_id=rc.id, line_number=ln.index, control_number=ln.control_number[:50],
-                       procedure=ln.code[:48], modifiers=",".join(ln.modifiers)[:20], charge=_dec(ln.charge),
-                       paid=_dec(ln.paid), units=ln.units, allowed=ln.allowed,
-                       service_date=ln.service_date or c.statement_period[0], denied_amount=denied)
-        s.add(rl)
-        line_rows.append((ln, rl, cls, rarcs))
-    s.flush()   # one flush for all lines of the claim: their ids are needed below
-    for ln, rl, cls, _rarcs in line_rows:
+        rl = Row({"remit_claim_id": rc, "line_number": ln.index, "control_number": ln.control_number[:50],
+                  "procedure": ln.code[:48], "modifiers": ",".join(ln.modifiers)[:20], "charge": _dec(ln.charge),
+                  "paid": _dec(ln.paid), "units": ln.units, "allowed": ln.allowed,
+                  "service_date": ln.service_date or c.statement_period[0], "denied_amount": denied})
+        b.lines.append(rl)
         for r in ln.remarks:
-            s.add(RemitRemark(remit_claim_id=rc.id, remit_line_id=rl.id, code=r.code[:30], source=r.source[:4],
-                              qualifier=r.qualifier[:6]))
+            b.remarks.append(_remark_row(rc, rl, r))
         for a, k in cls:
-            s.add(_adj_row(rc.id, rl.id, a, k))
+            b.adjustments.append(_adj_row(rc, rl, a, k))
+        line_rows.append((rl, cls, rarcs))
     if c.is_reversal:
         ctx.result.reversals += 1
         _pair_reversal(ctx, rc)
         return
     _pair_correction(ctx, rc)
-    open_items = find_open_items(s, rc.claim_id, ctx.payment.payer_key) if rc.claim_id in ctx.open_claims else []
+    open_items: list[WorkItem] = []
+    if rc["claim_id"] in ctx.open_claims:
+        # an open item of this claim may be in the batch: write it first, then look it up
+        ctx.batch.write(ctx.session)
+        open_items = find_open_items(ctx.session, rc["claim_id"], ctx.payer_key)
     # lines: close paid ones, open denied ones
-    for _ln, rl, cls, rarcs in line_rows:
+    for rl, cls, rarcs in line_rows:
         denials = [(a, k) for a, k in cls if k.is_denial and a.amount > 0]
         match = _match_line(open_items, rl)
         if not denials:
-            if rl.paid > 0 and match is not None:
-                auto_resolve(s, match, remit_claim_id=rc.id,
-                             note=f"paid {rl.paid} in remit {ctx.payment.trace_number} ({rdate.isoformat()})")
+            if rl["paid"] > 0 and match is not None:
+                _auto_resolve(ctx, match, rc, f"paid {rl['paid']} in remit {ctx.trace} ({rdate.isoformat()})")
                 open_items.remove(match)
-                ctx.result.items_resolved += 1
             continue
-        if rl.paid >= rl.charge:
+        if rl["paid"] >= rl["charge"]:
             continue
         if match is not None:
-            _seen_again(ctx, match, rc, denials, rdate)
+            _seen_again(ctx, match, denials, rdate)
             continue
         _open_item(ctx, c, rc, rl, denials, rarcs, rdate)
     claim_denials = [(a, k) for a, k in claim_cls if k.is_denial and a.amount > 0]
     claim_match = next((i for i in open_items if i.line_number is None), None)
     if claim_denials:
         if claim_match is not None:
-            _seen_again(ctx, claim_match, rc, claim_denials, rdate)
+            _seen_again(ctx, claim_match, claim_denials, rdate)
         else:
             _open_item(ctx, c, rc, None, claim_denials, claim_rarcs, rdate)
-    elif claim_match is not None and rc.paid > 0:
-        auto_resolve(s, claim_match, remit_claim_id=rc.id,
-                     note=f"claim paid {rc.paid} in remit {ctx.payment.trace_number} ({rdate.isoformat()})")
-        ctx.result.items_resolved += 1
+    elif claim_match is not None and rc["paid"] > 0:
+        _auto_resolve(ctx, claim_match, rc, f"claim paid {rc['paid']} in remit {ctx.trace} ({rdate.isoformat()})")
 
 
-def _adj_row(claim_pk: int, line_pk: int | None, a: Adjustment, k: Classification) -> RemitAdjustment:
-    return RemitAdjustment(remit_claim_id=claim_pk, remit_line_id=line_pk, group_code=a.group[:2], carc=a.reason[:5],
-                           carc_routed=k.carc[:5], amount=a.amount, quantity=a.quantity, kind=k.kind,
-                           category=k.category, action=k.action, route=k.route[:40])
+def _auto_resolve(ctx: _Ctx, item: WorkItem, rc: Row, note: str) -> None:
+    """Close an open item the remit pays; the remit claim row is written first (its id is kept)."""
+    if rc.id is None:
+        ctx.batch.write(ctx.session)
+    auto_resolve(ctx.session, item, remit_claim_id=rc.id, note=note)
+    ctx.result.items_resolved += 1
 
 
-def _match_line(items: list[WorkItem], rl: RemitLine) -> WorkItem | None:
+def _adj_row(claim: Row, line: Row | None, a: Adjustment, k: Classification) -> Row:
+    return Row({"remit_claim_id": claim, "remit_line_id": line, "group_code": a.group[:2], "carc": a.reason[:5],
+                "carc_routed": k.carc[:5], "amount": a.amount, "quantity": a.quantity, "kind": k.kind,
+                "category": k.category, "action": k.action, "route": k.route[:40]})
+
+
+def _match_line(items: list[WorkItem], rl: Row) -> WorkItem | None:
     """The open item for this claim line: same REF*6R control number, else same procedure (and
     service date when both are known), else same line number."""
     line_items = [i for i in items if i.line_number is not None]
-    if rl.control_number:
+    if rl["control_number"]:
         for i in line_items:
-            if i.line_control and i.line_control == rl.control_number:
+            if i.line_control and i.line_control == rl["control_number"]:
                 return i
     for i in line_items:
-        if i.procedure == rl.procedure and (i.service_date is None or rl.service_date is None
-                                            or i.service_date == rl.service_date):
+        if i.procedure == rl["procedure"] and (i.service_date is None or rl["service_date"] is None
+                                               or i.service_date == rl["service_date"]):
             return i
     return None
 
@@ -400,84 +487,91 @@ def _primary(denials: list[tuple[Adjustment, Classification]]) -> tuple[Adjustme
     return best
 
 
-def _open_item(ctx: _Ctx, c: ClaimPayment, rc: RemitClaim, rl: RemitLine | None,
+def _open_item(ctx: _Ctx, c: ClaimPayment, rc: Row, rl: Row | None,
                denials: list[tuple[Adjustment, Classification]], rarcs: list[str], rdate: date) -> None:
-    s = ctx.session
-    assert ctx.payment is not None
     a, k = _primary(denials)
     amount = sum((d[0].amount for d in denials), ZERO)
     if rl is not None:
-        amount = min(amount, rl.charge - rl.paid) if rl.charge > rl.paid else amount
-    payer_id = ctx.payment.payer_key
+        amount = min(amount, rl["charge"] - rl["paid"]) if rl["charge"] > rl["paid"] else amount
+    payer_id = ctx.payer_key
     ptype = payer_type_for(payer_id, c.filing_indicator, ctx.settings)
-    service_date = rl.service_date if rl is not None else c.statement_period[0]
+    service_date = rl["service_date"] if rl is not None else c.statement_period[0]
     deadline = deadline_for(rdate, payer_id, ptype, action=k.action, service_date=service_date,
                             settings=ctx.settings)
     others = sorted({f"{d[0].group}-{d[0].reason}" for d in denials} - {f"{a.group}-{a.reason}"})
+    resolved, written_off = ctx.history.get((payer_id, k.category), (0, 0))
     at = now()
-    item = WorkItem(
-        source="835", claim_id=rc.claim_id, line_number=rl.line_number if rl is not None else None,
-        line_control=rl.control_number if rl is not None else "", procedure=rl.procedure if rl is not None else "",
-        modifiers=rl.modifiers if rl is not None else "", service_date=service_date, group_code=a.group[:2],
-        carc=k.carc[:5], carc_sent=a.reason[:5], rarcs=",".join(dict.fromkeys(rarcs))[:200],
-        other_codes=",".join(others)[:200], category=k.category, action=k.action, route=k.route[:40],
-        fix=f"{k.fix.kind}:{k.fix.value}" if k.fix else "", amount=amount,
-        charge=rl.charge if rl is not None else rc.charge, payer_id=payer_id, payer_name=ctx.payment.payer_name,
-        payer_type=ptype, payer_claim_number=rc.payer_claim_number, remit_date=rdate, deadline=deadline,
-        priority=priority(amount, k.category, deadline, ctx.today), status="new", owner=None, created_at=at,
-        updated_at=at, remit_file_id=ctx.file.id, remit_claim_id=rc.id, remit_line_id=rl.id if rl is not None else None,
-        submitted_claim_id=latest_submitted_id(s, rc.claim_id))
-    s.add(item)
-    s.flush()
-    ctx.open_claims.add(rc.claim_id)
+    item = Row({
+        "source": "835", "claim_id": rc["claim_id"], "line_number": rl["line_number"] if rl is not None else None,
+        "line_control": rl["control_number"] if rl is not None else "",
+        "procedure": rl["procedure"] if rl is not None else "", "modifiers": rl["modifiers"] if rl is not None else "",
+        "service_date": service_date, "group_code": a.group[:2], "carc": k.carc[:5], "carc_sent": a.reason[:5],
+        "rarcs": ",".join(dict.fromkeys(rarcs))[:200], "other_codes": ",".join(others)[:200],
+        "category": k.category, "action": k.action, "route": k.route[:40],
+        "fix": f"{k.fix.kind}:{k.fix.value}" if k.fix else "", "amount": amount,
+        "charge": rl["charge"] if rl is not None else rc["charge"], "payer_id": payer_id,
+        "payer_name": ctx.payer_name, "payer_type": ptype, "payer_claim_number": rc["payer_claim_number"],
+        "remit_date": rdate, "deadline": deadline,
+        "priority": priority(amount, k.category, deadline, ctx.today,
+                             blended_recoverability(k.category, resolved, written_off)),
+        "status": "new", "owner": None, "created_at": at, "updated_at": at, "remit_file_id": ctx.file.id,
+        "remit_claim_id": rc, "remit_line_id": rl, "resolved_by_remit_claim_id": None, "submitted_claim_id": None})
+    ctx.batch.items.append(item)
+    ctx.open_claims.add(rc["claim_id"])
     note = f"{a.group}-{a.reason}" + (f" ({','.join(rarcs)})" if rarcs else "")
-    note += f" in remit {ctx.payment.trace_number}"
+    note += f" in remit {ctx.trace}"
     if k.deactivated:
         note += f"; deactivated CARC {k.carc_sent} read as {k.carc}"
-    add_event(s, item, "created", to_status="new", note=note, at=at)
+    ctx.batch.events.append(Row({"item_id": item, "at": at, "actor": SYSTEM_USER, "event": "created",
+                                 "from_status": None, "to_status": "new", "note": note}))
     ctx.result.items_created += 1
 
 
-def _seen_again(ctx: _Ctx, item: WorkItem, rc: RemitClaim, denials: list[tuple[Adjustment, Classification]],
-                rdate: date) -> None:
-    assert ctx.payment is not None
+def _seen_again(ctx: _Ctx, item: WorkItem, denials: list[tuple[Adjustment, Classification]], rdate: date) -> None:
     codes = ",".join(f"{a.group}-{a.reason}" for a, _ in denials)
     add_event(ctx.session, item, "seen_again",
-              note=f"denied again ({codes}) in remit {ctx.payment.trace_number} of {rdate.isoformat()}")
+              note=f"denied again ({codes}) in remit {ctx.trace} of {rdate.isoformat()}")
     ctx.result.items_seen_again += 1
 
 
-def _pair_reversal(ctx: _Ctx, rc: RemitClaim) -> None:
+def _pair_reversal(ctx: _Ctx, rc: Row) -> None:
     """Remember the reversal; pair it when its correction comes (same file or later)."""
-    ctx.reversals[rc.claim_id] = rc
-    if rc.payer_claim_number:
-        ctx.reversals[f"#{rc.payer_claim_number}"] = rc
+    ctx.reversals[rc["claim_id"]] = rc
+    if rc["payer_claim_number"]:
+        ctx.reversals[f"#{rc['payer_claim_number']}"] = rc
 
 
-def _pair_correction(ctx: _Ctx, rc: RemitClaim) -> None:
+def _pair_correction(ctx: _Ctx, rc: Row) -> None:
     """Pair a non-reversal claim with the unpaired reversal of the same claim (CLP01 or CLP07):
     first one earlier in this file, else a stored one of the same payer."""
-    s = ctx.session
-    ccn_key = f"#{rc.payer_claim_number}" if rc.payer_claim_number else ""
-    rev = ctx.reversals.get(rc.claim_id) or (ctx.reversals.get(ccn_key) if ccn_key else None)
+    ccn = rc["payer_claim_number"]
+    ccn_key = f"#{ccn}" if ccn else ""
+    rev = ctx.reversals.get(rc["claim_id"]) or (ctx.reversals.get(ccn_key) if ccn_key else None)
     if rev is not None:
-        ctx.reversals.pop(rev.claim_id, None)
-        if rev.payer_claim_number:
-            ctx.reversals.pop(f"#{rev.payer_claim_number}", None)
-    elif rc.claim_id in ctx.stored_reversals or (ccn_key and ccn_key in ctx.stored_reversals):
-        assert ctx.payment is not None
-        match = RemitClaim.claim_id == rc.claim_id
-        if rc.payer_claim_number:
-            match = match | (RemitClaim.payer_claim_number == rc.payer_claim_number)
-        rev = s.scalars(
-            select(RemitClaim).join(RemitPayment, RemitClaim.payment_id == RemitPayment.id)
-            .where(RemitClaim.is_reversal.is_(True), RemitClaim.paired_with_id.is_(None),
-                   RemitPayment.payer_key == ctx.payment.payer_key, RemitClaim.id != rc.id, match)
-            .order_by(RemitClaim.id.desc()).limit(1)).first()
-    if rev is None or rev.paired_with_id is not None:
+        ctx.reversals.pop(rev["claim_id"], None)
+        if rev["payer_claim_number"]:
+            ctx.reversals.pop(f"#{rev['payer_claim_number']}", None)
+        ctx.batch.pairs.append((rev, rc))
+        ctx.result.reversals_paired += 1
         return
-    rev.paired_with_id = rc.id
-    rc.paired_with_id = rev.id
+    if not (rc["claim_id"] in ctx.stored_reversals or (ccn_key and ccn_key in ctx.stored_reversals)):
+        return
+    match = RemitClaim.claim_id == rc["claim_id"]
+    if ccn:
+        match = match | (RemitClaim.payer_claim_number == ccn)
+    query = (select(RemitClaim.id).join(RemitPayment, RemitClaim.payment_id == RemitPayment.id)
+             .where(RemitClaim.is_reversal.is_(True), RemitClaim.paired_with_id.is_(None),
+                    RemitPayment.payer_key == ctx.payer_key, match)
+             .order_by(RemitClaim.id.desc()))
+    if ctx.paired:
+        query = query.where(RemitClaim.id.not_in(ctx.paired))
+    stored = ctx.session.scalar(query.limit(1))
+    if stored is None:
+        return
+    ref = Row({})
+    ref.id = int(stored)
+    ctx.paired.add(ref.id)
+    ctx.batch.pairs.append((ref, rc))
     ctx.result.reversals_paired += 1
 
 

@@ -2,7 +2,8 @@
 
 * denied dollars and item counts by category, CARC (group-CARC as sent), payer and procedure;
 * denial rate: denied service lines / all service lines remitted (reversals excluded), and
-  denied dollars / charged dollars;
+  denied dollars / charged dollars (from ``remit_line_totals``, the per-day rollup every ingest
+  adds to);
 * status of the worklist (new, in_progress, ...);
 * the closed loop with the scrubber: of the denied items whose claim went through the
   scrubber (a ``scrub_runs`` row for the claim id), how many had a scrubber finding on that
@@ -11,73 +12,92 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
-from remits.worklist import scrub_flags
-from store.remits import RemitClaim, RemitLine, WorkItem
+from store.remits import RemitLineTotal, ScrubFindingRow, ScrubRun, WorkItem
 
-ZERO = Decimal(0)
+CENT = Decimal("0.01")
 
 
-def _bucket(rows: dict[str, list[Decimal]]) -> list[dict[str, Any]]:
-    out = [{"key": k, "count": len(v), "amount": str(sum(v, ZERO))} for k, v in rows.items()]
+def _cents(column: Any) -> Any:
+    """SUM of a money column in whole cents (exact on SQLite, where money is stored as REAL)."""
+    return func.coalesce(func.sum(func.round(column * 100)), 0)
+
+
+def _money(cents: Any) -> str:
+    return str((Decimal(round(float(cents))) / 100).quantize(CENT))
+
+
+def _bucket(rows: Iterable[tuple[Any, int, Any]]) -> list[dict[str, Any]]:
+    merged: dict[str, list[int]] = {}
+    for key, count, cents in rows:
+        acc = merged.setdefault(str(key), [0, 0])
+        acc[0] += int(count)
+        acc[1] += round(float(cents))
+    out = [{"key": k, "count": n, "amount": _money(c)} for k, (n, c) in merged.items()]
     out.sort(key=lambda r: (-Decimal(str(r["amount"])), str(r["key"])))
     return out
 
 
 def denial_summary(session: Session, *, since: date | None = None) -> dict[str, Any]:
-    q = select(WorkItem).where(WorkItem.source == "835")
+    """The summary, every figure an aggregate query (nothing per item is loaded into Python)."""
+    cond = [WorkItem.source == "835"]
     if since is not None:
-        q = q.where(WorkItem.remit_date >= since)
-    items = list(session.scalars(q))
-    by: dict[str, dict[str, list[Decimal]]] = {k: defaultdict(list) for k in ("category", "carc", "payer", "procedure")}
-    status = Counter(i.status for i in items)
-    for i in items:
-        by["category"][i.category].append(i.amount)
-        by["carc"][f"{i.group_code}-{i.carc_sent or i.carc}"].append(i.amount)
-        by["payer"][i.payer_name or i.payer_id].append(i.amount)
-        by["procedure"][i.procedure or "(claim level)"].append(i.amount)
-    lq = (select(func.count(RemitLine.id), func.coalesce(func.sum(RemitLine.charge), 0),
-                 func.coalesce(func.sum(RemitLine.denied_amount), 0))
-          .join(RemitClaim, RemitLine.remit_claim_id == RemitClaim.id).where(RemitClaim.is_reversal.is_(False)))
-    dq = (select(func.count(RemitLine.id)).join(RemitClaim, RemitLine.remit_claim_id == RemitClaim.id)
-          .where(RemitClaim.is_reversal.is_(False), RemitLine.denied_amount > 0, RemitLine.paid < RemitLine.charge))
-    if since is not None:
-        lq = lq.where(RemitClaim.remit_date >= since)
-        dq = dq.where(RemitClaim.remit_date >= since)
-    lines, charged, denied_dollars = session.execute(lq).one()
-    denied_lines = session.execute(dq).scalar_one()
-    charged = Decimal(str(charged))
-    denied_dollars = Decimal(str(denied_dollars))
-    flags = scrub_flags(session, (i.claim_id for i in items))
-    from store.remits import ScrubRun
+        cond.append(WorkItem.remit_date >= since)
 
-    scrubbed_ids = set(session.scalars(select(ScrubRun.claim_id).where(
-        ScrubRun.claim_id.in_({i.claim_id for i in items})))) if items else set()
-    scrubbed = [i for i in items if i.claim_id in scrubbed_ids]
-    flagged_by_rule: Counter[str] = Counter()
-    flagged = 0
-    for i in scrubbed:
-        rel = [f for f in flags.get(i.claim_id, []) if f.line is None or i.line_number is None
-               or f.line == str(i.line_number)]
-        if rel:
-            flagged += 1
-            for rule in sorted({f.rule for f in rel}):
-                flagged_by_rule[rule] += 1
+    def grouped(key: Any) -> list[tuple[Any, int, Any]]:
+        return [(k, n, c) for k, n, c in session.execute(
+            select(key, func.count(WorkItem.id), _cents(WorkItem.amount)).where(*cond).group_by(key))]
+
+    carc_sent = case((WorkItem.carc_sent != "", WorkItem.carc_sent), else_=WorkItem.carc)
+    by_carc = [(f"{g}-{c}", n, a) for g, c, n, a in session.execute(
+        select(WorkItem.group_code, carc_sent, func.count(WorkItem.id), _cents(WorkItem.amount))
+        .where(*cond).group_by(WorkItem.group_code, carc_sent))]
+    payer = case((WorkItem.payer_name != "", WorkItem.payer_name), else_=WorkItem.payer_id)
+    procedure = case((WorkItem.procedure != "", WorkItem.procedure), else_="(claim level)")
+    total_items, total_cents = session.execute(
+        select(func.count(WorkItem.id), _cents(WorkItem.amount)).where(*cond)).one()
+    status = {s: int(n) for s, n in session.execute(
+        select(WorkItem.status, func.count(WorkItem.id)).where(*cond).group_by(WorkItem.status))}
+
+    # the denial rate from the per-day rollup the ingest keeps (not from every remitted line)
+    t = RemitLineTotal
+    tq = select(*(func.coalesce(func.sum(c), 0) for c in (t.lines, t.denied_lines, t.charged_cents, t.denied_cents)))
+    if since is not None:
+        tq = tq.where(t.remit_date >= since)
+    lines, denied_lines, charged_cents, denied_cents = tuple(session.execute(tq).one())
+    charged = Decimal(_money(charged_cents))
+    denied_dollars = Decimal(_money(denied_cents))
+
+    # the closed loop: each denied item against the latest scrub run of its claim
+    latest = (select(ScrubRun.claim_id, func.max(ScrubRun.id).label("run_id"))
+              .group_by(ScrubRun.claim_id).subquery())
+    relevant = (ScrubFindingRow.run_id == latest.c.run_id) & (
+        ScrubFindingRow.line.is_(None) | WorkItem.line_number.is_(None)
+        | (ScrubFindingRow.line == cast(WorkItem.line_number, String)))
+    scrubbed = session.execute(select(func.count(WorkItem.id)).join(latest, latest.c.claim_id == WorkItem.claim_id)
+                               .where(*cond)).scalar_one()
+    flagged = session.execute(
+        select(func.count(func.distinct(WorkItem.id))).join(latest, latest.c.claim_id == WorkItem.claim_id)
+        .join(ScrubFindingRow, relevant).where(*cond)).scalar_one()
+    by_rule = {r: int(n) for r, n in session.execute(
+        select(ScrubFindingRow.rule, func.count(func.distinct(WorkItem.id)))
+        .join(latest, latest.c.claim_id == WorkItem.claim_id).join(ScrubFindingRow, relevant)
+        .where(*cond).group_by(ScrubFindingRow.rule))}
     return {
         "since": since.isoformat() if since else None,
-        "denied_items": len(items),
-        "denied_amount": str(sum((i.amount for i in items), ZERO)),
-        "by_category": _bucket(by["category"]),
-        "by_carc": _bucket(by["carc"]),
-        "by_payer": _bucket(by["payer"]),
-        "by_procedure": _bucket(by["procedure"]),
+        "denied_items": int(total_items),
+        "denied_amount": _money(total_cents),
+        "by_category": _bucket(grouped(WorkItem.category)),
+        "by_carc": _bucket(by_carc),
+        "by_payer": _bucket(grouped(payer)),
+        "by_procedure": _bucket(grouped(procedure)),
         "by_status": dict(sorted(status.items())),
         "denial_rate": {
             "lines": int(lines), "denied_lines": int(denied_lines),
@@ -86,10 +106,10 @@ def denial_summary(session: Session, *, since: date | None = None) -> dict[str, 
             "dollar_rate": f"{(denied_dollars / charged * 100):.1f}%" if charged else None,
         },
         "scrubber_loop": {
-            "denied_items_scrubbed": len(scrubbed),
-            "flagged_by_scrubber": flagged,
-            "not_flagged": len(scrubbed) - flagged,
-            "by_rule": dict(sorted(flagged_by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "denied_items_scrubbed": int(scrubbed),
+            "flagged_by_scrubber": int(flagged),
+            "not_flagged": int(scrubbed) - int(flagged),
+            "by_rule": dict(sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))),
         },
     }
 

@@ -28,7 +28,6 @@ import csv
 import io
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,10 +36,10 @@ from sqlalchemy import Engine, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from remits.priority import blended_recoverability, priority
+from store.records import latest_submitted_id, link_submitted, record_scrub_results, record_submitted_claims
 from store.remits import (
     ScrubFindingRow,
     ScrubRun,
-    SubmittedClaim,
     WorkItem,
     WorkItemEvent,
 )
@@ -225,8 +224,16 @@ LIST_FIELDS: tuple[str, ...] = (
 
 def list_items(session: Session, *, category: str | None = None, status: str | None = None,
                owner: str | None = None, claim_id: str | None = None, limit: int | None = None,
-               open_only: bool = False) -> list[WorkItem]:
+               open_only: bool = False, after: int | None = None) -> list[WorkItem]:
+    """Items highest priority first (``ORDER BY priority DESC, id``), filtered; ``after`` is the id
+    of the last item of the previous page (keyset pagination: the page starts after it, whatever
+    the number of items before, and an index answers it)."""
     q = select(WorkItem)
+    if after is not None:
+        last = session.execute(select(WorkItem.priority, WorkItem.id).where(WorkItem.id == after)).first()
+        if last is None:
+            raise WorklistError(f"no worklist item {after}")
+        q = q.where(or_(WorkItem.priority < last[0], (WorkItem.priority == last[0]) & (WorkItem.id > last[1])))
     if category:
         q = q.where(WorkItem.category == category)
     if status:
@@ -313,100 +320,6 @@ def item_history(session: Session, item_id: int) -> list[WorkItemEvent]:
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _Run:
-    claim_id: str
-    findings: list[Any]
-    status: str
-
-
-def _runs(results: Iterable[Any]) -> list[_Run]:
-    runs: dict[str, _Run] = {}
-    order: list[_Run] = []
-    for r in results:
-        if hasattr(r, "findings"):                 # scrubber.engine.ClaimResult
-            claim = r.claim
-            findings = list(r.findings)
-            status = getattr(r, "status", "held" if any(f.severity == "error" for f in findings) else "clean")
-            order.append(_Run(claim.claim_id, findings, status))
-        else:                                      # a bare ScrubFinding
-            run = runs.get(r.claim_id)
-            if run is None:
-                run = runs[r.claim_id] = _Run(r.claim_id, [], "clean")
-                order.append(run)
-            run.findings.append(r)
-            if r.severity == "error":
-                run.status = "held"
-    return order
-
-
-def record_scrub_results(session: Session, results: Iterable[Any], *, file_sha256: str = "",
-                         scrubbed_at: datetime | None = None) -> int:
-    """Store what the scrubber said about each claim, for the worklist and the closed-loop summary.
-
-    ``results`` are :class:`scrubber.engine.ClaimResult` objects (a claim with no findings is
-    recorded as a clean run) or bare :class:`scrubber.engine.ScrubFinding` objects.  Returns the
-    number of claim runs recorded.  Call it inside the caller's transaction.
-    """
-    at = scrubbed_at or now()
-    n = 0
-    for run in _runs(results):
-        row = ScrubRun(claim_id=run.claim_id, file_sha256=file_sha256, scrubbed_at=at, status=run.status,
-                       finding_count=len(run.findings))
-        session.add(row)
-        session.flush()
-        for f in run.findings:
-            line = getattr(f, "line", None)
-            session.add(ScrubFindingRow(
-                run_id=row.id, claim_id=run.claim_id, rule=str(f.rule)[:20], severity=str(f.severity)[:10],
-                message=str(f.message), line=None if line in (None, "") else str(line)[:10],
-                carc=getattr(f, "carc", None), scrubbed_at=at, file_sha256=file_sha256))
-        n += 1
-    return n
-
-
-def _delimiters(source: Any) -> Any:
-    from edi.reader import Delimiters
-
-    if source is None:
-        return Delimiters()
-    if isinstance(source, Delimiters):
-        return source
-    return source.delimiters          # a Parser837 (read lazily: known once its first claim is out)
-
-
-def record_submitted_claims(session: Session, claims: Iterable[Any], *, file_sha256: str,
-                            delimiters: Any = None, submitted_at: datetime | None = None) -> int:
-    """Keep the X12 of each claim we sent (a one-claim 837P interchange), so that a denial can be
-    answered with a replacement claim.  ``claims`` are :class:`edi.x837.Claim` objects from the
-    parsed file; ``delimiters`` is the :class:`edi.reader.Delimiters` of that file or the
-    :class:`edi.x837.Parser837` itself (default: ``* : ^ ~``).  Idempotent per (claim id, file
-    sha256).  Returns the number of claims newly stored.  Call it inside the caller's transaction
-    (e.g. from the send command, with the ledger's file sha256)."""
-    from edi.x837 import ClaimWriter
-
-    at = submitted_at or now()
-    n = 0
-    for claim in claims:
-        exists = session.scalar(select(SubmittedClaim.id).where(
-            SubmittedClaim.claim_id == claim.claim_id, SubmittedClaim.file_sha256 == file_sha256))
-        if exists is not None:
-            continue
-        buf = io.BytesIO()
-        writer = ClaimWriter(buf, _delimiters(delimiters))
-        writer.write(claim)
-        writer.close()
-        session.add(SubmittedClaim(claim_id=claim.claim_id, file_sha256=file_sha256, submitted_at=at,
-                                   payer_id=claim.payer_id or "", total_charge=claim.total_charge,
-                                   line_count=len(claim.lines), x12=buf.getvalue().decode("latin-1")))
-        n += 1
-        if n % 500 == 0:
-            session.flush()
-    session.flush()
-    link_submitted(session)
-    return n
-
-
 def record_submitted_file(session: Session, path: str | Path, *, file_sha256: str | None = None,
                           submitted_at: datetime | None = None) -> int:
     """:func:`record_submitted_claims` for every claim of an 837P file (streamed)."""
@@ -424,22 +337,6 @@ def record_submitted_file(session: Session, path: str | Path, *, file_sha256: st
     parser = Parser837(p, str(p))
     return record_submitted_claims(session, parser.claims(), file_sha256=file_sha256, delimiters=parser,
                                    submitted_at=submitted_at)
-
-
-def link_submitted(session: Session) -> int:
-    """Point items that have no submitted claim yet at the newest submitted copy of their claim."""
-    n = 0
-    items = session.scalars(select(WorkItem).where(WorkItem.submitted_claim_id.is_(None), WorkItem.claim_id.in_(
-        select(SubmittedClaim.claim_id))))
-    for item in items:
-        item.submitted_claim_id = latest_submitted_id(session, item.claim_id)
-        n += 1
-    return n
-
-
-def latest_submitted_id(session: Session, claim_id: str) -> int | None:
-    return session.scalar(select(SubmittedClaim.id).where(SubmittedClaim.claim_id == claim_id)
-                          .order_by(SubmittedClaim.submitted_at.desc(), SubmittedClaim.id.desc()).limit(1))
 
 
 def find_open_items(session: Session, claim_id: str, payer_key: str | None = None) -> list[WorkItem]:
@@ -460,7 +357,25 @@ def export_csv(session: Session, path: str | Path, **filters: Any) -> int:
 
 
 __all__ = [
-    "CLOSED_STATUSES", "OPEN_STATUSES", "STATUSES", "TRANSITIONS", "WorklistError", "add_event", "auto_resolve",
-    "check_transition", "export_csv", "item_dict", "item_history", "items_as_dicts", "list_items", "next_item",
-    "record_scrub_results", "record_submitted_claims", "record_submitted_file", "refresh_priorities", "update_item",
+    "CLOSED_STATUSES",
+    "OPEN_STATUSES",
+    "STATUSES",
+    "TRANSITIONS",
+    "WorklistError",
+    "add_event",
+    "auto_resolve",
+    "check_transition",
+    "export_csv",
+    "item_dict",
+    "item_history",
+    "items_as_dicts",
+    "latest_submitted_id",
+    "link_submitted",
+    "list_items",
+    "next_item",
+    "record_scrub_results",
+    "record_submitted_claims",
+    "record_submitted_file",
+    "refresh_priorities",
+    "update_item",
 ]

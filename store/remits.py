@@ -8,6 +8,7 @@
 * ``work_items`` / ``work_item_events``  the denial worklist and its history.
 * ``scrub_runs`` / ``scrub_findings``    what the scrubber said about each claim we sent.
 * ``submitted_claims``  the X12 of each claim we sent (for corrected claims).
+* ``remit_line_totals`` remitted lines, charges and denials added up per remit date.
 
 No patient names, member ids or birth dates are copied into remit tables; the only PHI is in
 ``submitted_claims.x12`` (needed to write a replacement claim) and the quarantined raw 835.
@@ -19,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -93,6 +95,7 @@ class RemitPLB(Base):
 
 class RemitClaim(Base):
     __tablename__ = "remit_claims"
+    __table_args__ = (Index("ix_remit_claims_remit_date", "remit_date"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("remit_payments.id", ondelete="CASCADE"), index=True)
@@ -157,6 +160,19 @@ class RemitRemark(Base):
     qualifier: Mapped[str] = mapped_column(String(6))
 
 
+class RemitLineTotal(Base):
+    """Remitted service lines (reversals excluded) added up per remit date, kept by every ingest:
+    the denial rate is read from here instead of from every line (migration 0005_store_indexes)."""
+
+    __tablename__ = "remit_line_totals"
+
+    remit_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    lines: Mapped[int] = mapped_column(BigInteger)
+    denied_lines: Mapped[int] = mapped_column(BigInteger)
+    charged_cents: Mapped[int] = mapped_column(BigInteger)
+    denied_cents: Mapped[int] = mapped_column(BigInteger)
+
+
 class SubmittedClaim(Base):
     __tablename__ = "submitted_claims"
     __table_args__ = (UniqueConstraint("claim_id", "file_sha256", name="uq_submitted_claims_claim_file"),)
@@ -180,6 +196,13 @@ class WorkItem(Base):
         Index("ix_work_items_unowned", text("priority DESC"), "id",
               postgresql_where=text("owner IS NULL AND status = 'new'"),
               sqlite_where=text("owner IS NULL AND status = 'new'")),
+        # keyset pages (ORDER BY priority DESC, id), filtered or not (migration 0005_store_indexes)
+        Index("ix_work_items_priority", text("priority DESC"), "id"),
+        Index("ix_work_items_status_priority", "status", text("priority DESC"), "id"),
+        Index("ix_work_items_category_priority", "category", text("priority DESC"), "id"),
+        Index("ix_work_items_owner_priority", "owner", text("priority DESC"), "id"),
+        Index("ix_work_items_payer_priority", "payer_id", text("priority DESC"), "id"),
+        Index("ix_work_items_remit_date", "remit_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

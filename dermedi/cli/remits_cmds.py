@@ -296,14 +296,16 @@ def worklist_list(config: ConfigOpt = None,
                   status: Annotated[str | None, typer.Option("--status")] = None,
                   owner: Annotated[str | None, typer.Option("--owner")] = None,
                   claim: Annotated[str | None, typer.Option("--claim", help="claim id (CLP01)")] = None,
-                  limit: Annotated[int | None, typer.Option("--limit")] = None,
+                  limit: Annotated[int, typer.Option("--limit", help="items per page (0: all)")] = 100,
+                  after: Annotated[int | None, typer.Option("--after", help="the last item id of the previous "
+                                                                               "page (keyset pagination)")] = None,
                   all_: Annotated[bool, typer.Option("--all", help="include resolved and written-off items")] = False,
                   fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
                   user: ViewerOpt = None) -> None:
     """Worklist items, highest priority first (open items unless --status or --all)."""
     from remits.actions import audit
     from remits.classify import CATEGORIES
-    from remits.worklist import STATUSES, csv_text, items_as_dicts, list_items
+    from remits.worklist import STATUSES, WorklistError, csv_text, items_as_dicts, list_items
     from store import session_scope
 
     if category and category not in CATEGORIES:
@@ -311,10 +313,18 @@ def worklist_list(config: ConfigOpt = None,
     if status and status not in STATUSES:
         fail(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     settings = _settings(config)
+    if limit < 0:
+        fail("--limit must be 0 (all) or a positive number")
     with _engine(settings) as engine, session_scope(engine) as s:
-        rows = items_as_dicts(s, list_items(s, category=category, status=status, owner=owner, claim_id=claim,
-                                            limit=limit, open_only=not all_))
+        try:
+            items = list_items(s, category=category, status=status, owner=owner, claim_id=claim,
+                               limit=limit or None, open_only=not all_, after=after)
+        except WorklistError as exc:
+            fail(str(exc), EXIT_FINDINGS)
+        rows = items_as_dicts(s, items)
         audit(s, _cli_actor(user), "view_queue", "queue", None, f"{len(rows)} rows")
+    if limit and len(rows) == limit:
+        typer.echo(f"dermedi: more items: --after {rows[-1]['id']} for the next page", err=True)
     if fmt is ListFormat.json:
         typer.echo(json.dumps(rows, indent=2))
     elif fmt is ListFormat.csv:

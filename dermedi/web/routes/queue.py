@@ -90,7 +90,21 @@ def _choices(request: Request, db: Session) -> dict[str, list[str]]:
 
 
 def totals(request: Request, db: Session, flt: QueueFilter, today: date) -> tuple[int, Decimal]:
-    """Counts and totals of a filter, cached for a few seconds per process (a hint, not state)."""
+    """Counts and totals of a filter, cached for a few seconds per process (a hint, not state).
+
+    A biller's view (unassigned items and their own) is added up as two parts: the unassigned
+    part is the same for every biller (one cache entry), their own part is small (owner index).
+    """
+    if flt.visible_to is not None and flt.owner is None and flt.ids is None:
+        from dataclasses import replace
+
+        free = _cached_totals(request, db, replace(flt, visible_to=None, owner="-"), today)
+        mine = _cached_totals(request, db, replace(flt, visible_to=None, owner=flt.visible_to), today)
+        return free[0] + mine[0], free[1] + mine[1]
+    return _cached_totals(request, db, flt, today)
+
+
+def _cached_totals(request: Request, db: Session, flt: QueueFilter, today: date) -> tuple[int, Decimal]:
     cache = request.app.state.totals_cache
     key = ("totals", flt.key(), today)
     hit = cache.get(key)

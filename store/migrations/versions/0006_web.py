@@ -88,14 +88,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appeal_letters")),
     )
     op.create_index(op.f("ix_appeal_letters_item_id"), "appeal_letters", ["item_id"], unique=False)
-    # Queue pages filter and sort on these (keyset pagination on (priority, id)).
-    op.create_index("ix_work_items_open_prio", "work_items", ["status", "priority", "id"], unique=False)
-    op.create_index("ix_work_items_owner_prio", "work_items", ["owner", "priority", "id"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_work_items_owner_prio", table_name="work_items")
-    op.drop_index("ix_work_items_open_prio", table_name="work_items")
     op.drop_table("appeal_letters")
     op.drop_table("audit_events")
     op.drop_table("web_api_tokens")

@@ -1,0 +1,157 @@
+"""Bulk writes: rows collected in memory, written per table with one executemany each.
+
+A :class:`Row` holds its values and, once written, its id; a value that is itself a
+:class:`Row` is replaced by that row's id when the child is written, so children can point at
+parents written in the same batch.
+
+How rows are written (:func:`insert_rows`):
+
+* the statement is a plain ``INSERT INTO t (cols) VALUES (?, ...)`` handed to the driver's own
+  ``executemany`` (sqlite3's C loop; psycopg 3 runs it in pipeline mode), with each value
+  converted by the column type's SQLAlchemy bind processor, so what is stored is exactly what
+  an ORM or Core insert would store;
+* where ids are needed they are taken before the insert: on PostgreSQL ``nextval`` of the
+  table's sequence for all rows in one query; on SQLite ``max(id) + 1 ...`` once the
+  transaction holds the database's write lock (taken first with an empty UPDATE), so no other
+  writer can commit in between;
+* a dialect with another parameter style falls back to SQLAlchemy Core ``insert()`` with
+  ``RETURNING`` (insertmanyvalues).
+
+The caller owns the transaction: nothing is committed here, so "one database transaction per
+file" holds, and a crash half-way leaves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, insert, text, update
+
+Processor = Callable[[Any], Any] | None
+
+
+class Row:
+    """The values of one row to insert, and its primary key once inserted."""
+
+    __slots__ = ("id", "values")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.id: int | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.values[key] = value
+
+
+_PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+_STATEMENTS: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[Processor]]] = {}
+
+
+def _statement(conn: Connection, table: Table, columns: tuple[str, ...]) -> tuple[str, list[Processor]] | None:
+    dialect = conn.dialect
+    key = (dialect.name, table.name, columns)
+    found = _STATEMENTS.get(key)
+    if found is not None:
+        return found
+    mark = _PLACEHOLDER.get(str(dialect.paramstyle))
+    if mark is None:
+        return None
+    prep = dialect.identifier_preparer
+    sql = (f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)}) "
+           f"VALUES ({', '.join(mark for _ in columns)})")
+    procs: list[Processor] = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    _STATEMENTS[key] = (sql, procs)
+    return sql, procs
+
+
+def _resolve(value: Any, column: str) -> Any:
+    if isinstance(value, Row):
+        if value.id is None:
+            raise RuntimeError(f"{column}: the referenced row is not written yet")
+        return value.id
+    return value
+
+
+def allocate_ids(conn: Connection, table: Table, n: int) -> list[int]:
+    """``n`` new primary keys for ``table``, unique even with other writers (see the module docstring)."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                            {"t": table.name, "n": n}).scalars().all()
+        return [int(v) for v in rows]
+    if conn.dialect.name == "sqlite":
+        prep = conn.dialect.identifier_preparer
+        name = prep.format_table(table)
+        conn.exec_driver_sql(f"UPDATE {name} SET id = id WHERE 0")     # takes the write lock now
+        top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {name}").scalar_one()
+        return list(range(int(top) + 1, int(top) + 1 + n))
+    raise NotImplementedError(conn.dialect.name)
+
+
+def _fill_defaults(table: Table, rows: Sequence[Row]) -> None:
+    """Give the rows the Python-side defaults of the columns they leave out (``default=utcnow`` ...),
+    as an ORM or Core insert would; a callable default is called once for the whole batch."""
+    given = rows[0].values
+    missing: dict[str, Any] = {}
+    for col in table.c:
+        if col.name in given or col.primary_key or col.default is None:
+            continue
+        default: Any = col.default
+        if getattr(default, "is_sequence", False):
+            continue
+        if default.is_callable:
+            missing[col.name] = default.arg(None)
+        elif default.is_scalar:
+            missing[col.name] = default.arg
+    if missing:
+        for row in rows:
+            row.values.update(missing)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[Row], *, returning_ids: bool = False) -> None:
+    """Insert ``rows`` (all with the same keys) into ``table``; with ``returning_ids`` each row gets its id."""
+    if not rows:
+        return
+    if returning_ids and conn.dialect.name in ("postgresql", "sqlite"):
+        for row, new_id in zip(rows, allocate_ids(conn, table, len(rows)), strict=True):
+            row.id = new_id
+            row.values["id"] = new_id
+        returning_ids = False
+    _fill_defaults(table, rows)
+    columns = tuple(rows[0].values)
+    stmt = None if returning_ids else _statement(conn, table, columns)
+    if stmt is None:
+        _insert_core(conn, table, rows, returning_ids)
+        return
+    sql, procs = stmt
+    pairs = list(zip(columns, procs, strict=True))
+    params = [tuple(p(_resolve(row.values[c], c)) if p is not None else _resolve(row.values[c], c)
+                    for c, p in pairs) for row in rows]
+    conn.exec_driver_sql(sql, params)
+
+
+def _insert_core(conn: Connection, table: Table, rows: Sequence[Row], returning_ids: bool) -> None:
+    params = [{k: _resolve(v, k) for k, v in row.values.items()} for row in rows]
+    if not returning_ids:
+        conn.execute(insert(table), params)
+        return
+    stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = conn.execute(stmt, params).scalars().all()
+    for row, new_id in zip(rows, ids, strict=True):
+        row.id = int(new_id)
+
+
+def update_by_id(conn: Connection, table: Table, column: str, pairs: Sequence[tuple[int, Any]]) -> None:
+    """``UPDATE table SET column = value WHERE id = id`` for every (id, value), one executemany."""
+    if not pairs:
+        return
+    stmt = update(table).where(table.c.id == bindparam("_id")).values({column: bindparam("_value")})
+    conn.execute(stmt, [{"_id": i, "_value": v} for i, v in pairs])
+
+
+__all__ = ["Row", "allocate_ids", "insert_rows", "update_by_id"]
