@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Engine, func, select, text  # noqa: E402
+from sqlalchemy import Engine, func, select, text
 
 CATEGORIES = ("bundling", "bundling", "bundling", "coding_modifier", "coding_modifier", "medical_necessity",
               "medical_necessity", "coding_dx", "non_covered", "authorization", "eligibility", "cob", "duplicate",
@@ -111,7 +111,7 @@ def _pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     v = sorted(values)
-    return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
+    return v[min(len(v) - 1, round(p / 100 * (len(v) - 1)))]
 
 
 def client(base: str, name: str, rounds: int, own: list[int], out: dict[str, list[float]], errors: list[str],
@@ -133,7 +133,7 @@ def client(base: str, name: str, rounds: int, own: list[int], out: dict[str, lis
         nxt = re.search(r'id="next-page" href="([^"]+)"', q.text)
         deep = nxt.group(1).replace("&amp;", "&") if nxt else "/queue"
         local: dict[str, list[float]] = {"queue": [], "item": [], "take_next": []}
-        variants = ["/queue", "/queue?category=bundling&sort=amount", deep, "/queue?deadline=30d&payer=PAYER+3"]
+        variants = ["/queue", "/queue?category=bundling", deep, "/queue?deadline=30d&payer=P3"]
         for i in range(rounds):
             t = time.perf_counter()
             r = c.get(variants[i % len(variants)])

@@ -35,7 +35,7 @@ DEADLINE_WINDOWS: tuple[str, ...] = ("overdue", "7d", "30d", "none")
 class QueueFilter:
     category: str | None = None
     carc: str | None = None
-    payer: str | None = None
+    payer: str | None = None            # payer id
     status: str | None = None           # None: open items; "all": every status
     owner: str | None = None            # a name, "-" for unassigned
     deadline: str | None = None         # one of DEADLINE_WINDOWS
@@ -58,7 +58,7 @@ class QueueFilter:
         if self.carc:
             c.append(or_(WorkItem.carc_sent == self.carc, WorkItem.carc == self.carc))
         if self.payer:
-            c.append(or_(WorkItem.payer_id == self.payer, WorkItem.payer_name == self.payer))
+            c.append(WorkItem.payer_id == self.payer)
         if self.owner == "-":
             c.append(WorkItem.owner.is_(None))
         elif self.owner:
@@ -126,12 +126,46 @@ def parse_cursor(sort: str, cursor: str) -> tuple[Any, int]:
     return typed, item_id
 
 
+def _sort_value(sort: str, item: WorkItem) -> Any:
+    if sort == "deadline":
+        return item.deadline or FAR_DATE
+    if sort == "remit_date":
+        return item.remit_date or FAR_DATE
+    return {"priority": item.priority, "amount": item.amount, "id": item.id}[sort]
+
+
 def queue_page(session: Session, flt: QueueFilter, *, sort: str = "priority", descending: bool | None = None,
                after: str | None = None, limit: int = 50, today: date | None = None) -> Page:
+    """One page of the filtered queue after the cursor ``after`` (``value~id``).
+
+    A biller's view (unassigned items or their own) is read as two keyset pages, one per owner
+    condition, each served by the ``(owner, priority, id)`` index, and merged: an ``OR`` of the two
+    would make the database sort every open item.
+    """
     if sort not in SORTS:
         raise ValueError(f"unknown sort {sort!r}")
-    col, default_desc = SORTS[sort]
+    _, default_desc = SORTS[sort]
     desc = default_desc if descending is None else descending
+    if flt.visible_to is not None and flt.owner is None and flt.ids is None:
+        from dataclasses import replace
+
+        parts = [_page(session, replace(flt, visible_to=None, owner=o), sort, desc, after, limit, today)
+                 for o in ("-", flt.visible_to)]
+        rows = [*parts[0], *parts[1]]
+        rows.sort(key=lambda i: i.id, reverse=sort == "id" and desc)
+        if sort != "id":
+            rows.sort(key=lambda i: _sort_value(sort, i), reverse=desc)   # stable: ties stay in id order
+    else:
+        rows = _page(session, flt, sort, desc, after, limit, today)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = f"{_cursor_value(sort, rows[-1])}~{rows[-1].id}" if more and rows else None
+    return Page(rows, nxt, sort, desc)
+
+
+def _page(session: Session, flt: QueueFilter, sort: str, desc: bool, after: str | None, limit: int,
+          today: date | None) -> list[WorkItem]:
+    col, _ = SORTS[sort]
     q = select(WorkItem).where(*flt.conditions(today or date.today()))
     if after:
         value, item_id = parse_cursor(sort, after)
@@ -145,11 +179,7 @@ def queue_page(session: Session, flt: QueueFilter, *, sort: str = "priority", de
         q = q.order_by(WorkItem.id.desc() if desc else WorkItem.id.asc())
     else:
         q = q.order_by(col.desc() if desc else col.asc(), WorkItem.id.asc())
-    rows = list(session.scalars(q.limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    nxt = f"{_cursor_value(sort, rows[-1])}~{rows[-1].id}" if more and rows else None
-    return Page(rows, nxt, sort, desc)
+    return list(session.scalars(q.limit(limit + 1)))
 
 
 def queue_totals(session: Session, flt: QueueFilter, *, today: date | None = None) -> tuple[int, Decimal]:

@@ -467,10 +467,27 @@ def test_queue_filters_keyset_pages_and_totals(world: World) -> None:
     n = int(re.search(r'id="totals"><strong>(\d+)</strong>', page).group(1))  # type: ignore[union-attr]
     with session_scope(w.engine) as s:
         assert n == len(s.scalars(select(WorkItem.id).where(WorkItem.category == "bundling")).all())
-    # a biller's queue shows only unassigned items and their own
-    bill2 = Client(w.app, "bill2")
-    ids = {int(x) for x in re.findall(r'href="/items/(\d+)"', bill2.get("/queue?status=all").text)}
-    assert w.own not in ids and w.free in ids
+    # a biller's queue shows only unassigned items and their own, in the same order, page by page
+    with session_scope(w.engine) as s:
+        update_item(s, w.spare, status="in_progress", user="bill2")
+    for sort in ("priority", "amount", "deadline", "id"):
+        bill2 = Client(app, "bill2")
+        seen, path = [], f"/queue?status=all&sort={sort}"
+        while path:
+            page = bill2.get(path).text
+            seen += [int(x) for x in re.findall(r'href="/items/(\d+)"', page)]
+            nxt = re.search(r'id="next-page" href="([^"]+)"', page)
+            path = unescape(nxt.group(1)) if nxt else ""
+        from remits.queue import SORTS, QueueFilter, queue_page
+
+        with session_scope(w.engine) as s:
+            visible = [i.id for i in s.scalars(select(WorkItem).where(
+                (WorkItem.owner.is_(None)) | (WorkItem.owner == "bill2")).order_by(
+                SORTS[sort][0].desc() if SORTS[sort][1] else SORTS[sort][0].asc(),
+                WorkItem.id.desc() if sort == "id" else WorkItem.id.asc()))]
+            assert [i.id for i in queue_page(s, QueueFilter(status="all"), sort=sort, limit=1000).items] != []
+        assert seen == visible, sort
+        assert w.own not in seen and w.free in seen and w.spare in seen
     # search is a POST: the patient name never lands in a URL
     r = bill2.post("/queue/search", {"q": "P3-260001"})
     assert r.status_code == 200

@@ -76,13 +76,15 @@ def parse_filter(values: Mapping[str, Any], user: SessionUser) -> QueueFilter:
     return f
 
 
-def _choices(request: Request, db: Session) -> dict[str, list[str]]:
+def _choices(request: Request, db: Session) -> dict[str, list[Any]]:
     cache = request.app.state.totals_cache
     hit = cache.get("choices")
     if hit is not None and hit[0] > time.monotonic():
         return dict(hit[1])
-    out = {
-        "payers": sorted(p for p in db.scalars(select(WorkItem.payer_name).distinct()) if p),
+    out: dict[str, list[Any]] = {
+        "payers": sorted(((pid, name or pid) for pid, name in
+                          db.execute(select(WorkItem.payer_id, WorkItem.payer_name).distinct()) if pid),
+                         key=lambda p: (p[1], p[0])),
         "owners": sorted(o for o in db.scalars(select(WorkItem.owner).distinct()) if o),
     }
     cache["choices"] = (time.monotonic() + 60, out)

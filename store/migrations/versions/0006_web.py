@@ -88,9 +88,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_appeal_letters")),
     )
     op.create_index(op.f("ix_appeal_letters_item_id"), "appeal_letters", ["item_id"], unique=False)
+    # the queue's counts and totals (owner, status -> count, sum of amount) from the index alone
+    op.create_index("ix_work_items_totals", "work_items", ["owner", "status", "amount"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_work_items_totals", table_name="work_items")
     op.drop_table("appeal_letters")
     op.drop_table("audit_events")
     op.drop_table("web_api_tokens")
