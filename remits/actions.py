@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from remits.worklist import WorklistError, add_event, next_item, update_item
@@ -77,6 +77,16 @@ def change_item(session: Session, item_id: int, actor: Actor, *, status: str | N
     if expected_version is not None and version_of(item) != expected_version:
         raise StaleItemError(f"item {item_id} was changed by someone else since you opened it "
                              f"(now {item.status}, owner {item.owner or 'nobody'}): reload it and try again")
+    if expected_version is not None:
+        # the version check and the claim on the row in one statement: two writers who read the
+        # same version cannot both pass (the loser's UPDATE matches no row)
+        bumped = session.execute(update(WorkItem).where(
+            WorkItem.id == item_id, WorkItem.updated_at == datetime.fromisoformat(expected_version))
+            .values(updated_at=datetime.now(UTC)).execution_options(synchronize_session=False))
+        if getattr(bumped, "rowcount", 1) == 0:
+            session.expire(item)
+            raise StaleItemError(f"item {item_id} was changed by someone else since you opened it: "
+                                 "reload it and try again")
     old_status, old_owner = item.status, item.owner
     update_item(session, item_id, status=status, note=note, user=actor.user, owner=owner)
     if item.status != old_status:

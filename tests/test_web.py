@@ -585,3 +585,20 @@ def test_unauthenticated_pages_redirect_to_login(world: World) -> None:
                 assert r.status_code == 401, (method, path, r.status_code)
             else:
                 assert r.status_code == 303 and r.headers["location"] == "/login", (method, path, r.status_code)
+
+
+def test_two_server_processes_share_sessions(world: World) -> None:
+    """A session opened through one app (process) is valid in another with its own engine, and
+    a logout in the second ends it in the first: no session state lives in process memory."""
+    second_engine = open_database(world.app.state.settings.database.url)
+    second = create_app(world.app.state.settings, WebConfig(), engine=second_engine)
+    try:
+        a = Client(world.app, "bill1")
+        b = Client(second)
+        b.http.cookies.set("dermedi_session", a.http.cookies["dermedi_session"])
+        b.csrf = a.csrf
+        assert b.get("/queue").status_code == 200
+        assert b.post("/logout").status_code == 303
+        assert a.get("/queue").headers["location"] == "/login"
+    finally:
+        second_engine.dispose()

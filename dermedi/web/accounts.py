@@ -166,6 +166,7 @@ class SessionUser:
     csrf: str
     token_hash: str
     channel: str = "web"
+    touch: datetime | None = None     # a new last-seen time to write at the end of the request
 
 
 def session_user(session: Session, raw_token: str, *, idle: timedelta, absolute: timedelta,
@@ -181,9 +182,8 @@ def session_user(session: Session, raw_token: str, *, idle: timedelta, absolute:
     if user.disabled or aware(ws.last_seen_at) + idle < t or aware(ws.created_at) + absolute < t:
         session.execute(delete(WebSession).where(WebSession.token_hash == h))
         return None
-    if aware(ws.last_seen_at) + touch_every < t:
-        ws.last_seen_at = t
-    return SessionUser(user.id, user.name, user.role, ws.csrf_token, h)
+    touch = t if aware(ws.last_seen_at) + touch_every < t else None
+    return SessionUser(user.id, user.name, user.role, ws.csrf_token, h, touch=touch)
 
 
 def token_user(session: Session, raw_token: str) -> SessionUser | None:

@@ -54,12 +54,24 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
     templates.env.autoescape = True
     app.state.templates = templates
 
+    def error_page(request: Request, status: int, message: str) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": message}, status_code=status)
+        return templates.TemplateResponse(request, "error.html", {"status": status, "message": message,
+                                                                  "user": getattr(request.state, "user", None)},
+                                          status_code=status)
+
     @app.middleware("http")
     async def headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         rid = uuid.uuid4().hex[:12]
         request.state.request_id = rid
         start = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:
+            # never let the server print a traceback: its SQL parameters may hold tokens or PHI
+            log.error("%s internal error %s", rid, type(exc).__name__)
+            response = error_page(request, 500, "internal error (the request id is in the server log)")
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         if not request.url.path.startswith("/static/"):
@@ -70,13 +82,6 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
         log.info("%s %s %s %d %.1fms user=%s", rid, request.method, request.url.path, response.status_code,
                  (time.perf_counter() - start) * 1000, getattr(user, "id", "-"))
         return response
-
-    def error_page(request: Request, status: int, message: str) -> Response:
-        if _wants_json(request):
-            return JSONResponse({"error": message}, status_code=status)
-        return templates.TemplateResponse(request, "error.html", {"status": status, "message": message,
-                                                                  "user": getattr(request.state, "user", None)},
-                                          status_code=status)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:

@@ -13,13 +13,14 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from dermedi.web.accounts import SessionUser, session_user, token_user
 from dermedi.web.security import same
 from remits.actions import Actor
 from store import session_maker
+from store.accounts import WebSession
 from store.remits import WorkItem
 
 SESSION_COOKIE = "dermedi_session"
@@ -58,9 +59,17 @@ def config_of(request: Request) -> WebConfig:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
+    """One transaction per request: committed when the handler returns, rolled back on error.
+
+    Reads come first and writes last, so that a request holds the database's write lock (on
+    SQLite: the one writer) only for its last moments: the session's last-seen time is written
+    at the end, not when the session is checked.
+    """
     with session_maker(engine_of(request))() as session, session.begin():
         yield session
+        touch = getattr(request.state, "touch_session", None)
+        if touch is not None:
+            session.execute(update(WebSession).where(WebSession.token_hash == touch[0]).values(last_seen_at=touch[1]))
 
 
 # scope="function": the transaction commits before the response is sent (the next request sees it)
@@ -80,6 +89,8 @@ def current_user(request: Request, db: Db) -> SessionUser:
     if user is None:
         db.commit()         # keep the deletion of the expired session
         raise LoginRequired()
+    if user.touch is not None:
+        request.state.touch_session = (user.token_hash, user.touch)
     request.state.user = user
     return user
 

@@ -64,12 +64,12 @@ def list_items(request: Request, db: Db, user: ApiWorker,
 
 @router.get("/items/{item_id}")
 def get_item(request: Request, item_id: int, db: Db, user: ApiWorker) -> dict[str, Any]:
-    load_item(db, item_id, user)
-    item = view_item(db, item_id, actor_of(request, user))
+    item = load_item(db, item_id, user)
     flags = scrub_flags(db, [item.claim_id]).get(item.claim_id, [])
     d = _out(item, flags)
     d["history"] = [{"at": e.at.isoformat(), "user": e.actor, "event": e.event, "from": e.from_status,
                      "to": e.to_status, "note": e.note} for e in item_history(db, item_id)]
+    view_item(db, item_id, actor_of(request, user))
     return d
 
 

@@ -108,9 +108,10 @@ def item_context(db: Session, item: WorkItem, user: SessionUser) -> dict[str, An
 
 @router.get("/items/{item_id}")
 def item_page(request: Request, item_id: int, db: Db, user: Worker) -> Response:
-    load_item(db, item_id, user)
-    item = view_item(db, item_id, actor_of(request, user))
-    return render(request, "item.html", user, **item_context(db, item, user))
+    item = load_item(db, item_id, user)
+    context = item_context(db, item, user)
+    view_item(db, item_id, actor_of(request, user))      # the audit row: the one write, last
+    return render(request, "item.html", user, **context)
 
 
 async def _form(request: Request) -> Any:
@@ -210,8 +211,8 @@ def appeal_editor(request: Request, item_id: int, db: Db, user: Worker) -> Respo
     from remits.appeal import draft_letter
 
     item = load_item(db, item_id, user)
-    view_item(db, item_id, actor_of(request, user))
     draft = draft_letter(db, item, _claim_as_sent(db, item), practice=config_of(request).practice)
+    view_item(db, item_id, actor_of(request, user))
     return render(request, "appeal.html", user, item=item, draft=draft, version=version_of(item))
 
 

@@ -145,10 +145,11 @@ def queue(request: Request, db: Db, user: Worker) -> Response:
                       limit=config_of(request).page_size, today=today)
     count, total = totals(request, db, flt, today)
     keep = {k: v for k, v in q.items() if k != "after" and v}
-    audit(db, actor_of(request, user), "view_queue", "queue", None, f"{len(page.items)} rows")
+    choices = _choices(request, db)
+    audit(db, actor_of(request, user), "view_queue", "queue", None, f"{len(page.items)} rows")   # the write, last
     return render(request, "queue.html", user, rows=_rows(page.items, today), page=page, count=count, total=total,
                   filters=keep, categories=CATEGORIES, statuses=STATUSES, windows=DEADLINE_WINDOWS,
-                  sorts=list(SORTS), choices=_choices(request, db), search=False,
+                  sorts=list(SORTS), choices=choices, search=False,
                   message=MESSAGES.get(q.get("done") or "", ""))
 
 
@@ -179,11 +180,12 @@ async def search(request: Request, db: Db, user: Worker, _csrf: CsrfUser) -> Res
     flt = QueueFilter(status="all", ids=ids, visible_to=None if user.role == "lead" else user.name)
     today = date.today()
     page = queue_page(db, flt, limit=200, today=today)
-    audit(db, actor_of(request, user), "search", "queue", None, f"{len(page.items)} results")  # never the term
     count, total = queue_totals(db, flt, today=today)
+    choices = _choices(request, db)
+    audit(db, actor_of(request, user), "search", "queue", None, f"{len(page.items)} results")  # never the term
     return render(request, "queue.html", user, rows=_rows(page.items, today), page=page, count=count, total=total,
                   filters={}, categories=CATEGORIES, statuses=STATUSES, windows=DEADLINE_WINDOWS, sorts=list(SORTS),
-                  choices=_choices(request, db), search=True, message="")
+                  choices=choices, search=True, message="")
 
 
 @router.post("/queue/next")
