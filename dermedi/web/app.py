@@ -8,6 +8,7 @@ database, so several ``dermedi web`` processes can serve one PostgreSQL.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -48,7 +49,11 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
                               "(`dermedi users token NAME`).")
     app.state.settings = settings
     app.state.web_config = cfg
-    app.state.engine = engine if engine is not None else make_engine(settings.database.url)
+    # one connection per worker thread (anyio's default pool has 40); SQL parameters never in messages
+    app.state.engine = engine if engine is not None else make_engine(
+        settings.database.url, pool_size=cfg.pool_size, max_overflow=10, pool_timeout=60, hide_parameters=True)
+    app.state.cache_locks = {}
+    app.state.cache_guard = threading.Lock()
     app.state.totals_cache = {}
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True

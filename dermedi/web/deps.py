@@ -37,6 +37,7 @@ class WebConfig:
     practice: str = ""
     page_size: int = 50
     totals_cache_seconds: float = 30.0
+    pool_size: int = 40
 
 
 class LoginRequired(Exception):

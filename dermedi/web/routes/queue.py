@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Mapping
 from datetime import date
@@ -76,11 +77,30 @@ def parse_filter(values: Mapping[str, Any], user: SessionUser) -> QueueFilter:
     return f
 
 
+def _single_flight(request: Request, key: Any) -> threading.Lock:
+    """One lock per cache key: one request computes a cold entry, the others wait for it."""
+    with request.app.state.cache_guard:
+        locks = request.app.state.cache_locks
+        if len(locks) > 1000:
+            locks.clear()
+        lock: threading.Lock = locks.setdefault(key, threading.Lock())
+        return lock
+
+
 def _choices(request: Request, db: Session) -> dict[str, list[Any]]:
     cache = request.app.state.totals_cache
     hit = cache.get("choices")
     if hit is not None and hit[0] > time.monotonic():
         return dict(hit[1])
+    with _single_flight(request, "choices"):
+        hit = cache.get("choices")
+        if hit is not None and hit[0] > time.monotonic():
+            return dict(hit[1])
+        return _load_choices(request, db)
+
+
+def _load_choices(request: Request, db: Session) -> dict[str, list[Any]]:
+    cache = request.app.state.totals_cache
     out: dict[str, list[Any]] = {
         "payers": sorted(((pid, name or pid) for pid, name in
                           db.execute(select(WorkItem.payer_id, WorkItem.payer_name).distinct()) if pid),
@@ -112,6 +132,16 @@ def _cached_totals(request: Request, db: Session, flt: QueueFilter, today: date)
     hit = cache.get(key)
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]  # type: ignore[no-any-return]
+    with _single_flight(request, key):
+        hit = cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]  # type: ignore[no-any-return]
+        return _compute_totals(request, db, flt, today, key)
+
+
+def _compute_totals(request: Request, db: Session, flt: QueueFilter, today: date,
+                    key: Any) -> tuple[int, Decimal]:
+    cache = request.app.state.totals_cache
     value = queue_totals(db, flt, today=today)
     if len(cache) > 500:
         cache.clear()
