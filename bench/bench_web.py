@@ -175,6 +175,7 @@ def main() -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--workers", type=int, default=1, help="dermedi web --workers")
     args = ap.parse_args()
 
     from dermedi.web.accounts import add_user
@@ -205,7 +206,8 @@ def main() -> int:
     port = _free_port()
     log = (work / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-c", "from dermedi.cli import main; main()", "web", "--config",
-                             str(cfg), "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+                             str(cfg), "--port", str(port), "--workers", str(args.workers)],
+                            stdout=log, stderr=subprocess.STDOUT)
     try:
         for _ in range(300):
             try:
@@ -233,7 +235,8 @@ def main() -> int:
             proc.wait()
         log.close()
     result: dict[str, Any] = {"dialect": make_engine(url).dialect.name, "items": args.items, "clients": args.clients,
-                              "rounds": args.rounds, "wall_s": round(wall, 1), "errors": len(errors),
+                              "rounds": args.rounds, "workers": args.workers, "wall_s": round(wall, 1),
+                              "errors": len(errors),
                               "cpus": os.cpu_count(), "load": os.getloadavg()[0]}
     print(f"\n{result['dialect']}: {args.items:,} items, {args.clients} clients x {args.rounds} rounds, "
           f"{wall:.1f} s, {len(errors)} errors, load {result['load']:.1f}")

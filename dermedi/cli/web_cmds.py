@@ -60,7 +60,9 @@ def web_cmd(config: ConfigOpt = None,
             idle_minutes: Annotated[int, typer.Option("--idle-timeout", help="minutes of inactivity", min=1)] = 15,
             absolute_hours: Annotated[int, typer.Option("--absolute-timeout", help="session lifetime, hours",
                                                         min=1)] = 8,
-            practice: Annotated[str, typer.Option("--practice", help="signature of appeal letters")] = "") -> None:
+            practice: Annotated[str, typer.Option("--practice", help="signature of appeal letters")] = "",
+            workers: Annotated[int, typer.Option("--workers", min=1, help="server processes (uvicorn workers)")]
+            = 1) -> None:
     """Serve the denial team's web workspace (queue, items, remits, dashboard, JSON API)."""
     import logging
     from datetime import timedelta
@@ -80,6 +82,18 @@ def web_cmd(config: ConfigOpt = None,
                     https_only=https_only, practice=practice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     typer.echo(f"dermedi web on http://{host}:{port}/ (database: {settings.database.url.split('://')[0]})", err=True)
+    if workers > 1:      # each worker process builds its own app (sessions are in the database)
+        import json
+        import os
+
+        from dermedi.web.app import ENV_OPTIONS
+
+        os.environ[ENV_OPTIONS] = json.dumps({"config": settings.source or config, "idle_minutes": idle_minutes,
+                                              "absolute_hours": absolute_hours, "https_only": https_only,
+                                              "practice": practice})
+        uvicorn.run("dermedi.web.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                    access_log=False, log_level="info", proxy_headers=False)
+        return
     uvicorn.run(create_app(settings, cfg), host=host, port=port, access_log=False, log_level="info",
                 proxy_headers=False)
 

@@ -137,4 +137,23 @@ def _mount_api_docs(app: FastAPI, templates: Jinja2Templates) -> None:
         return resp
 
 
-__all__ = ["create_app"]
+ENV_OPTIONS = "DERMEDI_WEB_OPTIONS"
+
+
+def app_from_env() -> FastAPI:
+    """The app of one uvicorn worker process (``dermedi web --workers N``): the configuration file
+    and the web options come from the environment the parent process set."""
+    import json
+    import os
+    from datetime import timedelta
+
+    from config.settings import load_settings
+
+    opts = json.loads(os.environ[ENV_OPTIONS])
+    cfg = WebConfig(idle_timeout=timedelta(minutes=opts["idle_minutes"]),
+                    absolute_timeout=timedelta(hours=opts["absolute_hours"]), https_only=opts["https_only"],
+                    practice=opts["practice"])
+    return create_app(load_settings(opts["config"]), cfg)
+
+
+__all__ = ["ENV_OPTIONS", "app_from_env", "create_app"]
