@@ -126,6 +126,7 @@ def run_job(config_path: str | None, clearinghouse: str) -> None:
                       f"failed {len(ob.delivery.failed)}; received {len(rc.downloaded)}, "
                       f"duplicates {len(rc.duplicates)}")
             errors = [e.message for e in (ob.delivery.error, rc.error) if e is not None]
+            detail += watch_and_log(engine, settings)
             if errors or ob.delivery.failed:
                 outcome, detail = "failed", f"{detail}; {'; '.join(errors)}"
         except Exception as exc:
@@ -138,6 +139,26 @@ def run_job(config_path: str | None, clearinghouse: str) -> None:
         log.info("scheduled run of %s: %s %s", clearinghouse, outcome, detail)
     finally:
         engine.dispose()
+
+
+def watch_and_log(engine: Engine, settings: Settings) -> str:
+    """The acknowledgment watch after a run: one log line per newly late or rejected item (no PHI:
+    files by name and ISA13, claims by ledger row), no_response items opened and closed.  One watch at
+    a time (the jobs of several clearinghouses may end together): a lock around it."""
+    from clearinghouse.submit import lock_dir
+    from remits.aging import watch
+
+    try:
+        with run_lock(engine, "ack-watch", fallback_dir=lock_dir(settings)):
+            res = watch(engine, settings=settings)
+    except Exception as exc:   # the watch must not fail the run that sent and received
+        log.error("acknowledgment watch failed: %s", type(exc).__name__)
+        return f"; watch failed ({type(exc).__name__})"
+    for line in res.new_alerts:
+        log.warning("%s", line)
+    r = res.report
+    return (f"; late: {len(r.files)} 999, {len(r.claims_277ca)} 277CA, {len(r.rejections)} rejected; "
+            f"no_response opened {res.items_opened}, closed {res.items_closed}")
 
 
 # --- scheduler -----------------------------------------------------------------------------------

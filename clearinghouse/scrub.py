@@ -18,7 +18,7 @@ from edi.x837 import Claim
 
 log = logging.getLogger("dermedi.clearinghouse.scrub")
 
-_CACHE: dict[tuple[date, str], Any] = {}
+_CACHE: dict[tuple[date, str, int], Any] = {}
 
 
 @dataclass(slots=True)
@@ -31,14 +31,16 @@ class ScrubOutcome:
 
 def make_scrubber(settings: Settings) -> Any:
     """The scrubber to use today (built once per process, day and payer overrides)."""
+    from config.coverage import coverage_for_data_dir
     from config.payers import load_payer_profiles
     from scrubber.engine import Scrubber
 
     today = date.today()
-    key = (today, repr(sorted(settings.payers.items())))
+    coverage = coverage_for_data_dir(settings.data_dir)       # the MCD table of `dermedi tables import-mcd`
+    key = (today, repr(sorted(settings.payers.items())), id(coverage))
     if key in _CACHE:
         return _CACHE[key]
-    scrubber = Scrubber(today=today, payers=load_payer_profiles(overrides=settings.payers or None))
+    scrubber = Scrubber(today=today, payers=load_payer_profiles(overrides=settings.payers or None), coverage=coverage)
     _CACHE.clear()
     _CACHE[key] = scrubber
     return scrubber
@@ -50,7 +52,8 @@ def scrub_claims(claims: Iterable[Claim], settings: Settings) -> Iterator[ScrubO
     for claim in claims:
         if scrubber is not None:
             result = scrubber.scrub(claim)
-            yield ScrubOutcome(claim, bool(result.held), [f.as_dict() for f in result.findings], result)
+            held = bool(result.held)    # the findings as dicts are for the held claims' report only
+            yield ScrubOutcome(claim, held, [f.as_dict() for f in result.findings] if held else [], result)
             continue
         problems = [{"rule": "X12", "severity": "error", **p.as_dict()} for p in claim.problems]
         yield ScrubOutcome(claim, bool(problems), problems)

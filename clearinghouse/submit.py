@@ -33,10 +33,10 @@ from clearinghouse.store import HashingWriter, commit, private_dir, private_temp
 from clearinghouse.transport import Transport, remove_stray_parts, upload_atomic
 from config.settings import ClearinghouseProfile, Settings
 from edi.files import private_open
-from edi.reader import Delimiters, Segment
+from edi.reader import Delimiters
 from edi.x837 import Claim, ClaimWriter, Parser837
 from store import session_scope
-from store.records import record_scrub_results, record_submitted_claims
+from store.records import forget_records, record_scrub_results, record_submitted_claims
 
 log = logging.getLogger("dermedi.clearinghouse.submit")
 
@@ -56,23 +56,29 @@ def outbound_writer(out: IO[bytes], delimiters: Delimiters, *, isa_control: int 
                        sender=sender, receiver=receiver, merge_envelopes=True)
 
 
-def claim_sha256(claim: Claim) -> str:
-    """A claim's identity for exactly-once: its provider/subscriber/patient context and its own segments
-    (HL numbering excluded), so the same claim in another batch has the same hash."""
-    h = hashlib.sha256()
+def claim_identity(claim: Claim) -> tuple[str, int]:
+    """A claim's identity for exactly-once, and the bytes it takes in the output (roughly), in one pass.
 
-    def seg(s: Segment) -> None:
-        h.update("\x1f".join(s.elements).encode("latin-1", "replace"))
-        h.update(b"\x1e")
-
+    The identity is the sha256 of its provider/subscriber/patient context and its own segments (HL
+    numbering excluded), so the same claim in another batch has the same hash: each segment's elements
+    joined by US (0x1F) and ended by RS (0x1E), the context and the claim parted by GS (0x1D)."""
+    texts: list[str] = []
+    size = 0
     for node in (claim.billing, claim.subscriber, claim.patient):
-        if node is not None:
-            for s in node.segments[1:]:
-                seg(s)
-    h.update(b"\x1d")
-    for s in claim.all_segments():
-        seg(s)
-    return h.hexdigest()
+        if node is not None and node.segments:
+            hl = node.segments[0].elements
+            size += len(hl) + sum(map(len, hl)) + 2
+            texts.extend("\x1f".join(s.elements) for s in node.segments[1:])
+    context = len(texts)
+    texts.extend("\x1f".join(s.elements) for s in claim.all_segments())
+    size += sum(map(len, texts)) + 3 * len(texts)
+    payload = "".join(t + "\x1e" for t in texts[:context]) + "\x1d" + "".join(t + "\x1e" for t in texts[context:])
+    return hashlib.sha256(payload.encode("latin-1", "replace")).hexdigest(), size
+
+
+def claim_sha256(claim: Claim) -> str:
+    """The claim's identity for exactly-once (see :func:`claim_identity`)."""
+    return claim_identity(claim)[0]
 
 
 @dataclass
@@ -110,6 +116,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
     Raises :class:`edi.errors.X12Error` for unreadable input; nothing is queued in that case.
     """
     source_sha = sha256_file(source)
+    started = datetime.now(UTC)
     result = PrepareResult(source=str(source), source_sha256=source_sha)
     out_dir = private_dir(outgoing_dir(settings, profile))
     held_dir = private_dir(Path(profile.held_dir or Path(settings.data_dir) / "held" / profile.name))
@@ -133,7 +140,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             current.handle.close()
             current = None
 
-    batch: list[tuple[Claim, str]] = []
+    batch: list[tuple[Claim, str, int]] = []   # claim, identity, size
     runs: list[Any] = []  # scrubber results not yet recorded for the denial worklists
 
     def record_runs(session: Session) -> None:
@@ -149,17 +156,17 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                     record_runs(session)
             return
         with session_scope(engine) as session:
-            seen = ledger.claims_already_submitted(session, profile.name, [sha for _, sha in batch])
+            seen = ledger.claims_already_submitted(session, profile.name, [sha for _, sha, _ in batch])
             record_runs(session)
             # the X12 of each claim we send, so a denial can be answered with a replacement claim
-            record_submitted_claims(session, [c for c, sha in batch if sha not in seen], file_sha256=source_sha,
+            record_submitted_claims(session, [c for c, sha, _ in batch if sha not in seen], file_sha256=source_sha,
                                     delimiters=parser.delimiters)
-        for claim, sha in batch:
+        for claim, sha, size in batch:
             if sha in seen:
                 result.already_submitted += 1
                 continue
             if current is not None and current.claims and \
-                    current.hasher.size + _claim_size(claim) + ENVELOPE_SLACK > profile.max_file_size:
+                    current.hasher.size + size + ENVELOPE_SLACK > profile.max_file_size:
                 close_current()  # max_file_size: the rest goes into the next file (own ISA13)
             if current is None or not current.writer.can_continue(claim):
                 close_current()
@@ -206,7 +213,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 report_fh.write(json.dumps({"claim_id": claim.claim_id, "findings": outcome.findings},
                                            default=str).encode())
                 continue
-            batch.append((claim, claim_sha256(claim)))
+            batch.append((claim, *claim_identity(claim)))
             if len(batch) >= BATCH or len(runs) >= BATCH:
                 write_batch()
         write_batch()
@@ -222,6 +229,8 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             result.report_path = commit(report_temp, report, report_fh)
             report_temp = None
     except BaseException:
+        # nothing of this file was queued: forget the claims recorded as sent and their scrub runs too
+        forget_records(engine, source_sha, since=started)
         for of in files:
             of.handle.close()
             of.temp.unlink(missing_ok=True)
@@ -252,15 +261,6 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
 
 
 ENVELOPE_SLACK = 400  # SE/GE/IEA trailers, a new ST header's growth and control-number widths
-
-
-def _claim_size(claim: Claim) -> int:
-    """The bytes a claim (with its provider/subscriber/patient loops) takes in the output, roughly."""
-    n = 0
-    for node in (claim.billing, claim.subscriber, claim.patient):
-        if node is not None:
-            n += sum(len(s.elements) + sum(map(len, s.elements)) + 2 for s in node.segments)
-    return n + sum(len(s.elements) + sum(map(len, s.elements)) + 2 for s in claim.all_segments())
 
 
 # --- delivery ----------------------------------------------------------------------------------
@@ -404,8 +404,9 @@ def send_files(engine: Engine, settings: Settings, profile: ClearinghouseProfile
     Runs under the clearinghouse lock, so two senders never deliver the same row at once.
     """
     paths = [Path(src) for src in sources]
-    for p in paths:
-        check_readable(p)
+    if len(paths) > 1:      # one unreadable file among several queues nothing of the others
+        for p in paths:
+            check_readable(p)
     with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
         prepared = [prepare(engine, settings, profile, p) for p in paths]
         delivery = deliver_pending(engine, profile, sleep=sleep, transport_factory=transport_factory)

@@ -39,6 +39,9 @@ class PayerProfile(BaseModel):
     distinct_modifier: Literal["X{EPSU}", "59"] = "59"
     timely_filing_days: int = Field(default=180, gt=0)
     appeal_deadline_days: int = Field(default=180, gt=0)
+    # severity of the coverage (LCD) findings, which warn by default because their facts are partly
+    # UNCONFIRMED; a payer whose denials the practice has confirmed may make them errors (claim held)
+    coverage_severity: Literal["warning", "error"] = "warning"
 
     @property
     def prefers_x_modifiers(self) -> bool:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -90,6 +91,12 @@ class ClearinghouseProfile(BaseModel):
     outbox_dir: str | None = None
     archive_dir: str | None = None
     held_dir: str | None = None
+    # answers expected (docs/acks.md): the 999 within N business days of sending (weekends and US
+    # federal holidays not counted), the 277CA within N calendar days, the 835 within N days
+    ack_999_business_days: int = Field(default=1, ge=0)
+    ack_277ca_days: int = Field(default=3, ge=0)
+    remit_days_medicare: int = Field(default=30, ge=1)
+    remit_days_other: int = Field(default=45, ge=1)
 
     @field_validator("name")
     @classmethod
@@ -121,6 +128,24 @@ class ClearinghouseProfile(BaseModel):
     def passphrase(self) -> str | None:
         return os.environ.get(self.passphrase_env) or None
 
+    def windows(self) -> AnswerWindows:
+        return AnswerWindows(self.ack_999_business_days, self.ack_277ca_days, self.remit_days_medicare,
+                             self.remit_days_other)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWindows:
+    """How long to wait for each answer (see :class:`ClearinghouseProfile`; defaults here too, for a
+    clearinghouse that is in the ledger but no longer in the configuration)."""
+
+    ack_999_business_days: int = 1
+    ack_277ca_days: int = 3
+    remit_days_medicare: int = 30
+    remit_days_other: int = 45
+
+    def remit_days(self, payer_type: str) -> int:
+        return self.remit_days_medicare if payer_type == "medicare" else self.remit_days_other
+
 
 class RemitsSettings(BaseModel):
     """Appeal deadlines (days from the remit date) by payer type, overridable per payer id."""
@@ -149,6 +174,13 @@ class Settings(BaseModel):
                 return ch
         known = ", ".join(c.name for c in self.clearinghouses) or "none configured"
         raise ConfigError(f"no clearinghouse named {name!r} in the configuration ({known})")
+
+    def windows_for(self, name: str) -> AnswerWindows:
+        """The answer windows of clearinghouse ``name`` (the defaults when it is not configured)."""
+        for ch in self.clearinghouses:
+            if ch.name == name:
+                return ch.windows()
+        return AnswerWindows()
 
     @property
     def data_path(self) -> Path:

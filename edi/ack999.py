@@ -66,7 +66,7 @@ def _ik4_position(f: Finding, component: str) -> str:
 def _ts_status(ts: TransactionSetInfo) -> str:
     if any(f.severity == "error" for f in ts.findings):
         return "R"
-    if ts.findings:
+    if any(f.code != "tolerance" for f in ts.findings):      # what the reader tolerated is no error
         return "E"
     return "A"
 
@@ -89,7 +89,7 @@ def _segments_for_set(ts: TransactionSetInfo, component: str) -> list[list[str]]
     out: list[list[str]] = [["AK2", ts.transaction_id, ts.control_number, ts.implementation]]
     by_segment: dict[int, list[Finding]] = {}
     for f in ts.findings:
-        if f.segment_number is None or f.code.startswith("IK5-"):
+        if f.segment_number is None or f.code.startswith("IK5-") or f.code == "tolerance":
             continue
         by_segment.setdefault(f.segment_number, []).append(f)
     for number in sorted(by_segment)[:_MAX_IK3]:
@@ -172,7 +172,7 @@ def build_999(result: ValidationResult, *, control_number: int = 1, now: dt.date
 
     isa_ctl = control_number
     for isa in result.interchanges:
-        groups = [g for g in isa.groups if g.functional_id == "HC"]
+        groups = [g for g in isa.groups if g.functional_id == "HC" or g.version.startswith("005010X222")]
         if not groups:
             continue
         ctl = f"{isa_ctl % 1_000_000_000:09d}"

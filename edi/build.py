@@ -16,6 +16,9 @@ Claim spec keys (all optional except ``lines``)::
     dx_qualifier: ABK                # BK = send the codes with ICD-9 qualifiers BK/BF (tests)
     pos: "11"                        # place of service (CLM05-1)
     frequency: "1"                   # CLM05-3
+    original_claim_ref: "PCN123"     # REF*F8 payer claim control number (any frequency; tests)
+    billing_state: "IL"              # 2010AA N4 state (first claim of a file; default IL)
+    facility_state: "CA"             # 2310C service facility N4 state (loop omitted by default)
     total_charge: 150.00             # CLM02 (default: the sum of the line charges)
     billing_npi: "1234567893"
     ein: "123456789"
@@ -100,7 +103,7 @@ def claim_segments(spec: Mapping[str, Any], index: int = 1, component: str = ":"
     segs: list[list[str]] = [
         ["CLM", claim_id, total_s, "", "", component.join([pos, "B", freq]), "Y", "A", "Y", "Y"],
     ]
-    if freq in ("7", "8") and spec.get("original_claim_ref"):
+    if spec.get("original_claim_ref"):
         segs.append(["REF", "F8", str(spec["original_claim_ref"])])
     dx = [_icd(c) for c in (spec.get("diagnoses") or ["L570"])]
     if len(dx) > 12:
@@ -113,6 +116,10 @@ def claim_segments(spec: Mapping[str, Any], index: int = 1, component: str = ":"
     if rnpi:
         segs.append(["NM1", "82", "1", "SMITH", "ANNA", "", "", "", "XX", str(rnpi)])
         segs.append(["PRV", "PE", "PXC", "207N00000X"])
+    if spec.get("facility_state"):                                  # 2310C service facility location
+        segs.append(["NM1", "77", "2", "SKIN CLINIC SATELLITE", "", "", "", "", "XX", "1234567893"])
+        segs.append(["N3", "200 OAK ST"])
+        segs.append(["N4", "SOMETOWN", str(spec["facility_state"]).upper(), "000011234"])
     for n, (ln, charge) in enumerate(zip(lines, charges, strict=True), start=1):
         code = str(ln["code"]).strip().upper()
         mods = [str(m).strip().upper() for m in (ln.get("modifiers") or [])][:4]
@@ -164,7 +171,7 @@ def build_837(claims: Iterable[Mapping[str, Any]], *, sender: str = "SUBMITTERID
         ["PRV", "BI", "PXC", "207N00000X"],
         ["NM1", "85", "2", "SKIN CLINIC PA", "", "", "", "", "XX", str(first.get("billing_npi", billing_npi))],
         ["N3", "100 MAIN ST"],
-        ["N4", "SPRINGFIELD", "IL", "627011234"],
+        ["N4", "SPRINGFIELD", str(first.get("billing_state", "IL")).upper(), "627011234"],
         ["REF", "EI", str(first.get("ein", ein))],
     ]
     for i, spec in enumerate(claims, start=1):

@@ -30,6 +30,7 @@ CHUNK_SIZE = 1 << 18
 ISA_LENGTH = 106
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _WS = "\r\n \t"
+_BOM = "\xef\xbb\xbf"      # the UTF-8 byte-order mark, as latin-1 text
 _ENVELOPE_IDS = frozenset({"ISA", "GS", "ST", "SE", "GE", "IEA"})
 # bytes that are never a control character: deleting them from a block leaves only the
 # control characters (bytes.translate runs at memory speed)
@@ -104,6 +105,32 @@ class Segment:
         return self.pre + delimiters.element.join(self.elements) + delimiters.segment
 
 
+class WrappedSegment(Segment):
+    """A segment of a file wrapped at a fixed width: line breaks fell inside it.  ``elements`` hold the
+    values without the breaks; ``raw`` is the text as read (breaks included), so that the file writes
+    back byte for byte while its elements are unchanged."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, elements: list[str], number: int, offset: int, pre: str, raw: str) -> None:
+        super().__init__(elements, number, offset, pre)
+        self.raw = raw
+
+    def render(self, delimiters: Delimiters) -> str:
+        text = delimiters.element.join(self.elements)
+        raw = self.raw
+        if raw.replace("\r", "").replace("\n", "") == text:
+            text = raw
+        return self.pre + text + delimiters.segment
+
+
+def segment_text(seg: Segment, delimiters: Delimiters) -> str:
+    """A segment as written back: its whitespace, its text (as read for a wrapped one), its terminator."""
+    if type(seg) is WrappedSegment:
+        return seg.render(delimiters)
+    return seg.pre + delimiters.element.join(seg.elements) + delimiters.segment
+
+
 def split_composite(value: str, component: str) -> list[str]:
     return value.split(component) if value else []
 
@@ -142,6 +169,7 @@ class SegmentReader:
         self.segment_count = 0
         self.bytes_read = 0
         self._dirty = False
+        self._wrap_reported = False
 
     # -- helpers -------------------------------------------------------------------------
     def _error(self, message: str, seg: Segment | None = None, element: str | None = None,
@@ -177,18 +205,24 @@ class SegmentReader:
                 "not an X12 interchange: the file must start with an ISA segment"
                 + ("" if snippet_ok else " (binary or non-text data)"),
                 cls=NotX12Error, number=number, offset=offset, segment_id=sid if snippet_ok else None)
-        if len(buf) < ISA_LENGTH:
-            raise self._error(f"short ISA segment: {len(buf)} characters where 106 are required",
-                              number=number, offset=offset, segment_id="ISA")
-        element = buf[3]
+        element = buf[3] if len(buf) > 3 else ""
         isa = buf[:ISA_LENGTH]
-        parts = isa[:-1].split(element)
-        if len(parts) != 17 or any(len(p) != w for p, w in zip(parts[1:], _ISA_WIDTHS, strict=True)):
-            bad = _first_bad_isa_element(parts)
-            raise self._error("malformed ISA: ISA is fixed-length (106 characters) with 16 elements",
-                              number=number, offset=offset, segment_id="ISA", element=bad)
-        segment = isa[105]
-        component = isa[104]
+        parts = isa[:-1].split(element) if element else []
+        if len(buf) < ISA_LENGTH or len(parts) != 17 or any(
+                len(p) != w for p, w in zip(parts[1:], _ISA_WIDTHS, strict=True)):
+            # not the fixed-length form: a wrapped ISA (line breaks inside it) or one whose
+            # elements are not padded, read when its 16 elements and separators are unambiguous
+            tolerated = self._tolerant_isa(buf, number)
+            if tolerated is None:
+                if len(buf) < ISA_LENGTH:
+                    raise self._error(f"short ISA segment: {len(buf)} characters where 106 are required",
+                                      number=number, offset=offset, segment_id="ISA")
+                bad = _first_bad_isa_element(parts)
+                raise self._error("malformed ISA: ISA is fixed-length (106 characters) with 16 elements",
+                                  number=number, offset=offset, segment_id="ISA", element=bad)
+            isa, parts = tolerated
+        segment = isa[-1]
+        component = isa[-2]
         repetition = parts[11]
         if parts[12] != "00501":
             raise self._error(
@@ -204,6 +238,39 @@ class SegmentReader:
         if repetition.isalnum() or repetition == " ":
             repetition = ""  # no repetition separator in use (ISA11 is a code, e.g. U)
         return Delimiters(element, component, repetition or "^", segment)
+
+    def tolerance(self, number: int, segment_id: str, element: str | None, message: str) -> None:
+        """Record input that a strict reader refuses and this one reads (a warning for ``validate``)."""
+        self.findings.append(Finding(number, segment_id, element, message, code="tolerance", severity="warning",
+                                     file=self.name))
+
+    def _tolerant_isa(self, buf: str, number: int) -> tuple[str, list[str]] | None:
+        """(ISA text without breaks, its 17 parts) of an ISA that is wrapped or not padded, or None.
+
+        Unambiguous means: the element separator at position 3 (not a letter, digit or space), 16
+        elements each no longer than its fixed width, ISA16 one character (the component separator)
+        and the segment terminator right after it."""
+        element = buf[3] if len(buf) > 3 else ""
+        if not element or element.isalnum() or element in " \r\n":
+            return None
+        head = buf[:ISA_LENGTH + 16]
+        hit = _split_loose_isa(head, element)
+        wrapped = False
+        if hit is None and ("\n" in head or "\r" in head):
+            hit = _split_loose_isa(head.replace("\r", "").replace("\n", ""), element)
+            wrapped = hit is not None and hit[0][-1] not in "\r\n"
+            if not wrapped:
+                return None
+        if hit is None:
+            return None
+        isa, parts = hit
+        if not all(len(p) == w for p, w in zip(parts[1:], _ISA_WIDTHS, strict=True)):
+            self.tolerance(number, "ISA", None, f"ISA elements are not padded to their fixed widths ({len(isa)} "
+                            "characters where 106 are required): read by its separators")
+        if wrapped:
+            self.tolerance(number, "ISA", None, "line break inside the ISA (file wrapped at a fixed width): "
+                            "ignored")
+        return isa, parts
 
     # -- iteration ------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Segment]:
@@ -241,14 +308,20 @@ class SegmentReader:
                         if not more:
                             eof = True
                         buf += more
+                    if number == 0 and stripped[:3] == _BOM:
+                        # a UTF-8 byte-order mark (read as latin-1): kept in the ISA's whitespace
+                        stripped = stripped[3:].lstrip(_WS)
+                        self.tolerance(1, "ISA", None, "UTF-8 byte-order mark before the ISA: ignored")
                     pre_len = len(buf) - len(stripped)
+                    if number == 0 and stripped and pre_len and buf[:pre_len].replace(_BOM, "", 1):
+                        self.tolerance(1, "ISA", None, "whitespace before the ISA: ignored")
                     if not stripped:
                         if self.interchanges == 0:
                             raise self._error("empty file: no ISA segment found", cls=NotX12Error,
                                               number=1, offset=offset)
                         self.trailer = buf
                         return
-                    while len(stripped) < ISA_LENGTH + 1 and not eof:
+                    while len(stripped) < ISA_LENGTH + 17 and not eof:
                         more = self._read()
                         if not more:
                             eof = True
@@ -303,6 +376,18 @@ class SegmentReader:
                             cls=NotX12Error, number=seg_no, offset=offset + pos)
 
                 texts, pres, style, pre = _split_block(body, term)
+                # a file wrapped at a fixed width: line breaks inside segments (the terminator is not a
+                # line break, and breaks are not only right after terminators); one C scan per block
+                wrapped: dict[int, tuple[str, int]] | None = None
+                if (pres is not None or not style) and term not in "\r\n" and ("\n" in body or "\r" in body):
+                    wrapped = _unwrap(texts, number)
+                    if not wrapped:
+                        wrapped = None
+                    elif not self._wrap_reported:
+                        self._wrap_reported = True
+                        first = min(wrapped)
+                        self.tolerance(first, texts[first - number - 1].lstrip(_WS).split(esep, 1)[0], None,
+                                        "line breaks inside segments (file wrapped at a fixed width): ignored")
                 restart = False
                 end = offset        # offset just after the previous terminator
                 if carry_pre:
@@ -325,6 +410,11 @@ class SegmentReader:
                                           offset=seg_offset)
                     elements = text.split(esep)
                     seg = Segment(elements, number, seg_offset, pre)
+                    if wrapped is not None:
+                        hit = wrapped.get(number)
+                        if hit is not None:
+                            seg = WrappedSegment(elements, number, seg_offset, pre, hit[0])
+                            end += hit[1]
                     sid = elements[0]
                     envelope = known_ids.get(sid)   # one lookup per segment: known id, envelope or not
                     if envelope is None:
@@ -410,7 +500,7 @@ class SegmentReader:
                         if seg.get(1) != str(gs_count):
                             self._finding(seg, "IEA01", f"IEA01 is {seg.get(1)!r}, the interchange has "
                                           f"{gs_count} functional groups")
-                        if seg.get(2) != isa.get(13):
+                        if seg.get(2) != isa.get(13) and not _same_number(seg.get(2), isa.get(13)):
                             self._finding(seg, "IEA02", f"IEA02 control number {seg.get(2)!r} does not match "
                                           f"ISA13 {isa.get(13)!r}")
                         isa = None
@@ -519,6 +609,47 @@ def _split_block(body: str, term: str) -> tuple[list[str], list[str] | None, str
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 
 
+def _same_number(a: str, b: str) -> bool:
+    """IEA02 against an unpadded ISA13: the same control number with other zero padding."""
+    return a.isdigit() and b.strip().isdigit() and int(a) == int(b)
+
+
+def _unwrap(texts: list[str], base: int) -> dict[int, tuple[str, int]]:
+    """Drop the line breaks inside the segment texts of a block (after their leading whitespace, which
+    stays the segment's ``pre``), in place.  Returns {segment number: (text as read, characters
+    dropped)} for the segments that had any; ``base`` is the number of the segment before the block."""
+    out: dict[int, tuple[str, int]] = {}
+    for i, t in enumerate(texts):
+        if "\n" in t or "\r" in t:
+            core = t.lstrip(_WS)
+            if "\n" in core or "\r" in core:
+                clean = core.replace("\r", "").replace("\n", "")
+                texts[i] = t[:len(t) - len(core)] + clean
+                out[base + i + 1] = (core, len(core) - len(clean))
+    return out
+
+
+def _split_loose_isa(head: str, element: str) -> tuple[str, list[str]] | None:
+    """(ISA text, its 17 parts) when ``head`` starts with an ISA of 16 elements no longer than their
+    fixed widths, a one-character ISA16 and a terminator right after it; else None."""
+    pos = 3
+    for _ in range(15):
+        pos = head.find(element, pos + 1)
+        if pos < 0:
+            return None
+    end = pos + 3                       # ISA16, then the terminator
+    if end > len(head):
+        return None
+    isa = head[:end]
+    parts = isa[:-1].split(element)
+    segment = isa[-1]
+    if len(parts) != 17 or len(parts[16]) != 1 or segment.isalnum() or segment in (" ", element, parts[16]):
+        return None
+    if any(len(p) > w for p, w in zip(parts[1:], _ISA_WIDTHS, strict=True)) or segment in "".join(parts[1:16]):
+        return None
+    return isa, parts
+
+
 def _first_bad_isa_element(parts: list[str]) -> str:
     for i, (p, w) in enumerate(zip(parts[1:], _ISA_WIDTHS, strict=False), start=1):
         if len(p) != w:
@@ -538,7 +669,10 @@ def write_segments(segments: Iterable[Segment], delimiters: Delimiters, out: IO[
     buf: list[str] = []
     size = 0
     for s in segments:
-        text = s.pre + esep.join(s.elements) + term
+        if type(s) is Segment:
+            text = s.pre + esep.join(s.elements) + term
+        else:
+            text = segment_text(s, delimiters)
         buf.append(text)
         size += len(text)
         if size > 1 << 20:
@@ -550,22 +684,39 @@ def write_segments(segments: Iterable[Segment], delimiters: Delimiters, out: IO[
 
 
 def check_transaction_type(seg: Segment, file: str, *, functional_id: str, st01: str, implementation: str,
-                           label: str) -> None:
+                           label: str, accepted: Iterable[str] = ()) -> list[tuple[str, str]]:
     """For a GS or ST segment: raise :class:`WrongTransactionError` (naming GS08, ST01 or ST03) unless it
     belongs to the expected transaction, e.g. ``functional_id="HC", st01="837",
-    implementation="005010X222A1", label="837P"``."""
+    implementation="005010X222A1", label="837P"``.
+
+    ``accepted``: other implementation references read as this one (e.g. ``005010X222A2``,
+    ``005010X222``).  Returns the tolerance warnings: such a reference, or a GS01 that contradicts the
+    transaction (the group is then read by its GS08 and ST01), as (element, message) pairs."""
     def wrong(message: str, element: str) -> WrongTransactionError:
         return WrongTransactionError(message, file=file, segment_number=seg.number, segment_id=seg.id,
                                      element=element, offset=seg.offset)
 
+    warnings: list[tuple[str, str]] = []
     if seg.id == "GS":
-        if seg.get(1) != functional_id or seg.get(8) != implementation:
+        gs08 = seg.get(8)
+        if gs08 != implementation and gs08 not in accepted:
             article = "an" if label[:1] in "8AEIOU" else "a"
-            raise wrong(f"functional group is {seg.get(1)} {seg.get(8)}, not {article} {label} "
+            raise wrong(f"functional group is {seg.get(1)} {gs08}, not {article} {label} "
                         f"({functional_id} {implementation})", "GS08")
+        if gs08 != implementation:
+            warnings.append(("GS08", f"GS08 {gs08} read as {implementation} ({label}; pyx12 validates it with the "
+                                     f"{implementation} map)"))
+        if seg.get(1) != functional_id:
+            warnings.append(("GS01", f"GS01 {seg.get(1)!r} contradicts the {label} transaction ({functional_id}): "
+                             "read by ST01"))
     elif seg.id == "ST":
         if seg.get(1) != st01:
             article = "an" if label[:1] in "8AEIOU" else "a"
             raise wrong(f"transaction set {seg.get(1)} where {article} {label} was expected", "ST01")
-        if seg.get(3) and seg.get(3) != implementation:
-            raise wrong(f"ST03 {seg.get(3)!r} is not {implementation}", "ST03")
+        st03 = seg.get(3)
+        if st03 and st03 != implementation:
+            if st03 not in accepted:
+                raise wrong(f"ST03 {st03!r} is not {implementation}", "ST03")
+            warnings.append(("ST03", f"ST03 {st03} read as {implementation} ({label}; pyx12 validates it with the "
+                                     f"{implementation} map)"))
+    return warnings

@@ -80,6 +80,8 @@ IMPLEMENTATIONS = {
     "005010X222A1": ("HC", "837", "837P"),
     "005010X221A1": ("HP", "835", "835"),
 }
+# implementation references read (and validated by pyx12) as one of the above, with a warning
+TOLERATED = {"005010X222A2": "005010X222A1", "005010X222": "005010X222A1", "005010X221": "005010X221A1"}
 PARALLEL_MIN_BYTES = 1 << 20      # files from 1 MiB (~1,000 claims) use the process pool
 DEFAULT_CHUNK_CLAIMS = 500
 
@@ -500,6 +502,36 @@ def _run_pyx12(stream: Any, envelope_lines: Callable[[], dict[str, list[int]]],
     return collector.raw
 
 
+_NORMALIZED = frozenset({"ISA", "GS", "ST"})
+_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+
+def pyx12_envelope(elements: list[str]) -> list[str]:
+    """An ISA, GS or ST as pyx12 is shown it: a tolerated ISA padded to its fixed widths, a tolerated
+    implementation reference (GS08/ST03) replaced by the one whose map validates it, GS01 made to
+    agree with it (the file itself is not changed)."""
+    sid = elements[0]
+    if sid == "ISA" and len(elements) == 17:
+        out = [sid]
+        for i, (v, w) in enumerate(zip(elements[1:], _ISA_WIDTHS, strict=True), start=1):
+            out.append(v if len(v) == w else (v.zfill(w) if i in (9, 10, 13) and v.isdigit() else v.ljust(w)))
+        return out
+    if sid == "GS" and len(elements) > 8:
+        impl = TOLERATED.get(elements[8], elements[8])
+        known = IMPLEMENTATIONS.get(impl)
+        if impl != elements[8] or (known is not None and known[0] != elements[1]):
+            out = list(elements)
+            out[8] = impl
+            if known is not None:
+                out[1] = known[0]
+            return out
+    if sid == "ST" and len(elements) > 3 and elements[3] in TOLERATED:
+        out = list(elements)
+        out[3] = TOLERATED[elements[3]]
+        return out
+    return elements
+
+
 class _SegmentStream:
     """A read-only text stream for pyx12 over dermedi segments, ending after one IEA."""
 
@@ -523,13 +555,16 @@ class _SegmentStream:
                 break
             d = self._delims()
             assert d is not None
-            text = d.element.join(seg.elements) + d.segment
+            els = seg.elements
+            sid = els[0]
+            if sid in _NORMALIZED:
+                els = pyx12_envelope(els)
+            text = d.element.join(els) + d.segment
             if d.segment not in "\r\n":
                 text += "\n"     # pyx12 stops at an empty line: no newline after a newline terminator
             parts.append(text)
             size += len(text)
             self.count += 1
-            sid = seg.elements[0]
             if sid in _ENVELOPE_IDS:
                 self.lines.setdefault(sid, []).append(self.count)
                 if sid == "IEA":
@@ -612,8 +647,9 @@ def detect_transaction(source: Source, name: str | None = None) -> str:
             if gs is None:  # the reader refuses this already; kept for safety
                 raise X12Error("ST outside a functional group", file=reader.name, segment_number=seg.number,
                                segment_id="ST")
-            impl = IMPLEMENTATIONS.get(gs.get(8))
-            if impl is None or impl[0] != gs.get(1):
+            gs08 = gs.get(8)
+            impl = IMPLEMENTATIONS.get(TOLERATED.get(gs08, gs08))
+            if impl is None:
                 raise WrongTransactionError(
                     f"functional group {gs.get(1)} {gs.get(8)} is not supported: dermedi validates 837P "
                     "(HC 005010X222A1) and 835 (HP 005010X221A1)",

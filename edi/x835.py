@@ -65,10 +65,13 @@ from edi.reader import CHUNK_SIZE, Delimiters, Segment, SegmentReader, check_tra
 from edi.x837 import Envelope, parse_date
 
 IMPLEMENTATION_835 = "005010X221A1"
+ACCEPTED_835 = ("005010X221",)      # the base guide without the A1 errata: read as A1, with a warning
 _835: dict[str, str] = {"functional_id": "HP", "st01": "835", "implementation": IMPLEMENTATION_835,
                         "label": "835"}
 ZERO = Decimal("0")
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
+#: Amounts already read (a Decimal is immutable, so one object serves every equal text); bounded.
+_AMOUNTS: dict[str, Decimal] = {}
 # C003-01 product/service id qualifiers followed by a non-alphanumeric separator.
 _QUALIFIED = re.compile(r"(AD|ER|HC|HP|IV|N4|N6|NU|UI|WK)([^A-Za-z0-9 ])[A-Za-z0-9]")
 
@@ -284,8 +287,14 @@ class _Ctx:
         i.e. the amount is required).  A malformed amount raises X12Error."""
         elements = seg.elements
         value = elements[index] if index < len(elements) else ""
+        known = _AMOUNTS.get(value)
+        if known is not None:
+            return known
         if value and _AMOUNT.match(value) is not None:
-            return Decimal(value)
+            if len(_AMOUNTS) > 50_000:
+                _AMOUNTS.clear()
+            d = _AMOUNTS[value] = Decimal(value)
+            return d
         element = f"{elements[0]}{index:02d}"
         if not value:
             if problems is not None:
@@ -1242,11 +1251,13 @@ class Parser835:
                 ctx = _Ctx(self.name, d.component)
                 yield Envelope(seg)
             elif sid == "GS":
-                check_transaction_type(seg, self.name, **_835)
+                for element, message in check_transaction_type(seg, self.name, accepted=ACCEPTED_835, **_835):
+                    self.reader.tolerance(seg.number, "GS", element, message)
                 gs = seg
                 yield Envelope(seg)
             elif sid == "ST":
-                check_transaction_type(seg, self.name, **_835)
+                for element, message in check_transaction_type(seg, self.name, accepted=ACCEPTED_835, **_835):
+                    self.reader.tolerance(seg.number, "ST", element, message)
                 header_segs = [seg]
                 claims_paid = ZERO
                 claim_count = 0

@@ -25,6 +25,9 @@ from edi.errors import Finding, X12Error
 from edi.reader import Delimiters, Segment, SegmentReader, check_transaction_type, write_segments
 
 IMPLEMENTATION_837P = "005010X222A1"
+# other implementation references read as 005010X222A1 (with a tolerance warning): the A2 errata
+# reference some senders use, and the bare base guide
+ACCEPTED_837P = ("005010X222A2", "005010X222")
 _837P: dict[str, str] = {"functional_id": "HC", "st01": "837", "implementation": IMPLEMENTATION_837P,
                          "label": "837P"}
 _AMOUNT = re.compile(r"-?(?:\d+\.?\d*|\.\d+)\Z")
@@ -662,11 +665,13 @@ class Parser837:
                 comp, rep = d.component, d.repetition
                 yield Envelope(seg)
             elif sid == "GS":
-                check_transaction_type(seg, self.name, **_837P)
+                for element, message in check_transaction_type(seg, self.name, accepted=ACCEPTED_837P, **_837P):
+                    self.reader.tolerance(seg.number, "GS", element, message)
                 gs = seg
                 yield Envelope(seg)
             elif sid == "ST":
-                check_transaction_type(seg, self.name, **_837P)
+                for element, message in check_transaction_type(seg, self.name, accepted=ACCEPTED_837P, **_837P):
+                    self.reader.tolerance(seg.number, "ST", element, message)
                 header_segs = [seg]
             elif sid in ("GE", "IEA", "TA1"):
                 yield Envelope(seg)
@@ -793,7 +798,10 @@ class ClaimWriter:
         return self.merge_envelopes and self._isa_key(self._isa) == self._isa_key(isa)
 
     def _isa_control(self, isa: Segment) -> str:
-        return f"{self.isa_control:09d}" if self.isa_control is not None else isa.get(13)
+        if self.isa_control is not None:
+            return f"{self.isa_control:09d}"
+        control = isa.get(13)
+        return control.zfill(9) if len(control) < 9 and control.isdigit() else control   # an unpadded ISA13
 
     def _gs_control(self, gs: Segment) -> str:
         return str(self.isa_control) if self.isa_control is not None else gs.get(6)
@@ -808,7 +816,7 @@ class ClaimWriter:
             self._close_isa()
             self._isa = header.isa
             self._gs_count = 0
-            isa = list(header.isa.elements)
+            isa = _padded_isa(header.isa.elements)
             isa[13] = self._isa_control(header.isa)
             if self.usage_indicator:
                 isa[15] = self.usage_indicator
@@ -825,6 +833,8 @@ class ClaimWriter:
             self._st_count = 0
             gs = list(header.gs.elements)
             gs[6] = self._gs_control(header.gs)
+            if len(gs) > 8 and (gs[8] != IMPLEMENTATION_837P or gs[1] != "HC"):
+                gs[1], gs[8] = "HC", IMPLEMENTATION_837P     # a tolerated reference: written as A1
             self._emit(gs, origin=header.gs.number)
         if self._header is not header:
             self._close_st()
@@ -838,6 +848,8 @@ class ClaimWriter:
                 els = list(s.elements)
                 if els[0] == "ST":
                     els[2] = self._st_control()
+                    if len(els) > 3 and els[3] != IMPLEMENTATION_837P:
+                        els[3] = IMPLEMENTATION_837P
                 self._emit(els, origin=s.number)
                 self._st_segments += 1
         chain = [n for n in (claim.billing, claim.subscriber, claim.patient) if n is not None]
@@ -895,6 +907,20 @@ class ClaimWriter:
     @property
     def _trailer(self) -> str:
         return "\n" if self._pre.endswith("\n") else ""
+
+
+_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+
+def _padded_isa(elements: list[str]) -> list[str]:
+    """ISA elements padded to their fixed widths (a tolerated unpadded ISA is written padded)."""
+    out = list(elements)
+    if len(out) == 17:
+        for i, w in enumerate(_ISA_WIDTHS, start=1):
+            v = out[i]
+            if len(v) != w:
+                out[i] = v.zfill(w) if i in (9, 10, 13) and v.isdigit() else v.ljust(w)[:w]
+    return out
 
 
 def _guess_pre(header: TransactionHeader) -> str:

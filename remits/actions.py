@@ -126,23 +126,24 @@ def set_priority(session: Session, item_id: int, priority: Any, actor: Actor) ->
     return item
 
 
-def corrected_claim_bytes(session: Session, item_id: int, actor: Actor) -> tuple[bytes, Any]:
+def corrected_claim_bytes(session: Session, item_id: int, actor: Actor, *, settings: Any = None) -> tuple[bytes, Any]:
     """The replacement 837P of an item's claim (frequency 7 + REF*F8), as bytes, audited."""
     from remits.correct import write_corrected_claim
 
     with tempfile.TemporaryDirectory(prefix="dermedi-") as tmp:
         os.chmod(tmp, 0o700)
         out = Path(tmp) / f"corrected-{item_id}.837"
-        result = write_corrected_claim(session, item_id, out, user=actor.user)
+        result = write_corrected_claim(session, item_id, out, user=actor.user, settings=settings)
         data = out.read_bytes()
     audit(session, actor, "corrected_claim", "work_item", item_id, f"claim {result.claim_id}")
     return data, result
 
 
-def corrected_claim_file(session: Session, item_id: int, out_path: str | Path, actor: Actor) -> Any:
+def corrected_claim_file(session: Session, item_id: int, out_path: str | Path, actor: Actor, *,
+                         settings: Any = None) -> Any:
     from remits.correct import write_corrected_claim
 
-    result = write_corrected_claim(session, item_id, out_path, user=actor.user)
+    result = write_corrected_claim(session, item_id, out_path, user=actor.user, settings=settings)
     audit(session, actor, "corrected_claim", "work_item", item_id, f"claim {result.claim_id}")
     return result
 

@@ -12,10 +12,12 @@ Every 835 adjustment gets a *kind*:
 
 Categories (exactly): bundling, coding_modifier, coding_dx, medical_necessity, non_covered,
 authorization, eligibility, cob, duplicate, timely_filing, submission_error,
-front_end_rejection (277CA rejections, see remits.ingest.ingest_277ca), other.
+front_end_rejection (277CA rejections, see remits.ingest.ingest_277ca), other, and no_response
+(no 835 after the payer's window, opened by the acknowledgment watch in remits.aging; never the
+result of classifying an adjustment).
 
 Actions: correct_and_resubmit, appeal, write_off, bill_patient, obtain_authorization,
-update_coverage, review.
+update_coverage, review, follow_up (no_response: a claim status inquiry, 276/277 or the portal).
 
 CARCs 16, 96, 234, 252 and A1 say "see the remark code": the route is chosen on the RARCs.
 Deactivated CARCs are first mapped to their successor (config/tables/carc.csv) for the remit
@@ -77,10 +79,11 @@ from remits.codes import carc_table, rarc_table
 CATEGORIES: tuple[str, ...] = (
     "bundling", "coding_modifier", "coding_dx", "medical_necessity", "non_covered", "authorization",
     "eligibility", "cob", "duplicate", "timely_filing", "submission_error", "front_end_rejection", "other",
+    "no_response",
 )
 ACTIONS: tuple[str, ...] = (
     "correct_and_resubmit", "appeal", "write_off", "bill_patient", "obtain_authorization", "update_coverage",
-    "review",
+    "review", "follow_up",
 )
 KINDS: tuple[str, ...] = ("denial", "contractual", "patient", "informational")
 

@@ -17,13 +17,18 @@
   :class:`edi.x837.ClaimWriter`), mode 0600.  A ``corrected_claim`` event is added
   to each item of the claim; the status is not changed (the user sets ``corrected`` once the
   claim is actually sent).
+* Timely filing from facts (:mod:`remits.timely`): when the replacement is written past the payer's
+  filing limit, ``needs_review`` says so with the dates (date of service, first submission, its
+  999/277CA acceptance) - the proof to attach, or the sign that the CO-29 stands.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -103,8 +108,10 @@ def _set_replacement(claim: Claim, payer_claim_number: str, component: str) -> N
     claim.segments.insert(at, Segment(["REF", "F8", payer_claim_number]))
 
 
-def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, *, user: str = "dermedi") -> Correction:
+def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, *, user: str = "dermedi",
+                          today: date | None = None, settings: Any | None = None) -> Correction:
     from edi.files import private_open
+    from remits.timely import filing_facts, timely_filing_check
 
     item = session.get(WorkItem, item_id)
     if item is None:
@@ -143,6 +150,10 @@ def write_corrected_claim(session: Session, item_id: int, out_path: str | Path, 
         result.items.append(it.id)
     if not new_claim:
         _set_replacement(claim, item.payer_claim_number, component)
+    # the ledger knows when the claim was first sent: a resubmission past the filing limit is flagged
+    flag = timely_filing_check(filing_facts(session, item.claim_id, settings=settings), today or date.today())
+    if flag:
+        result.needs_review.append(flag)
     with private_open(out_path, "wb") as fh:
         writer = ClaimWriter(fh, parser.delimiters, isa_control=int(time.time()) % 1_000_000_000 or 1)
         writer.write(claim)

@@ -4,7 +4,9 @@ A claim the payer (or clearinghouse) rejected at the front door was never adjudi
 there is no 835 for it: the 277CA is the only signal.  Each rejected claim opens one
 claim-level item (action ``correct_and_resubmit``; the STC category:status codes are kept in
 the item's ``rarcs`` column, e.g. ``A7:562``; rejected lines are named in the note).  A later
-277CA that accepts the claim closes the open front-end item (``auto_resolved``).  Idempotent
+277CA that accepts the claim closes the open front-end item (``auto_resolved``).  Every claim's
+answer (accepted or rejected, STC category:status) is also kept in ``claim_acks``, which the
+acknowledgment watch (:mod:`remits.aging`) reads to know that the 277CA came.  Idempotent
 by file sha256; one transaction per file.
 """
 
@@ -24,6 +26,7 @@ from remits.ingest import IngestResult, sha256_file
 from remits.priority import deadline_for, payer_type_for, priority
 from remits.worklist import OPEN_STATUSES, add_event, auto_resolve, latest_submitted_id, now, refresh_priorities
 from store import session_scope
+from store.acks import ClaimAck
 from store.remits import RemitFile, WorkItem
 
 
@@ -49,6 +52,10 @@ def ingest_277ca(engine: Engine, path: str | os.PathLike[str], *, settings: Any 
             result.file_id = row.id
             for cs in read_277ca(p, str(p)):
                 result.claims += 1
+                s.add(ClaimAck(claim_id=cs.claim_id[:38], source="277CA",
+                               status="rejected" if cs.rejected else "accepted",
+                               code=f"{cs.category}:{cs.status_code}"[:20], remit_file_id=row.id,
+                               status_date=cs.status_date, received_at=row.received_at))
                 open_items = list(s.scalars(select(WorkItem).where(
                     WorkItem.claim_id == cs.claim_id, WorkItem.category == "front_end_rejection",
                     WorkItem.status.in_(OPEN_STATUSES))))

@@ -3,18 +3,20 @@
 ``ingest_835_file(engine, path, *, settings=None, today=None) -> IngestResult``
 
 1. The file's sha256 is computed; a file already seen is a ``duplicate`` (nothing new).
-2. A first streaming pass runs the three balancing rules of :mod:`edi.x835` (service line,
-   claim, transaction).  Any failure -> the file is ``quarantined``: one ``remit_files`` row
-   with the reason, the findings (rule, claim, line, expected/reported amounts) and the raw
-   content; nothing else is stored and no worklist item is made until a user releases it
-   (:func:`release_quarantined`, ``dermedi remits quarantine release ID``).
-3. A second pass stores payer, payment (BPR/TRN), claims, lines, adjustments (each one
+2. One streaming pass runs the three balancing rules of :mod:`edi.x835` (service line,
+   claim, transaction) while it stores the file (3.).  Any failure -> what was stored is rolled
+   back and the file is ``quarantined``: one ``remit_files`` row with the reason, the findings
+   (rule, claim, line, expected/reported amounts) and the raw content; nothing else is stored
+   and no worklist item is made until a user releases it (:func:`release_quarantined`,
+   ``dermedi remits quarantine release ID``).
+3. The pass stores payer, payment (BPR/TRN), claims, lines, adjustments (each one
    classified by :func:`remits.classify.classify`), remarks and PLB, and opens one worklist
    item per denied line (or claim-level denial).  An 835 transaction whose payer + TRN02
    trace number is already stored is skipped (a re-sent payment); a file whose
    transactions are all known is a ``duplicate``.
 4. Everything of one file happens in ONE database transaction: a crash or an error half-way
-   leaves nothing behind.
+   leaves nothing behind.  Rows are written in bulk, a batch of claims at a time
+   (:mod:`store.bulk`), inside that transaction.
 
 Denials are found per service line, not from CLP02 = 4 alone: a line with positive
 adjustments that are neither patient responsibility (PR) nor contractual (CO-45/59/253 ...)
@@ -42,6 +44,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from edi.errors import X12Error
 from edi.x835 import Adjustment, ClaimPayment, Parser835, RemitHeader, RemitTrailer
 from remits.classify import Classification, classify
 from remits.priority import blended_recoverability, deadline_for, payer_type_for, priority
@@ -53,6 +56,7 @@ from remits.worklist import (
     category_history,
     find_open_items,
     now,
+    refresh_priorities_if_due,
 )
 from store import session_scope
 from store.bulk import Row, insert_rows, update_by_id
@@ -141,23 +145,9 @@ def ingest_835_file(engine: Engine, path: str | os.PathLike[str], *, settings: A
         if s.scalar(select(RemitFile.id).where(RemitFile.sha256 == digest)) is not None:
             result.status = "duplicate"
             return result
-    findings = _balance_findings(p, name)
-    if findings:
-        content = p.read_bytes()
-        result.status = "quarantined"
-        result.reason = _reason(findings)
-        result.findings = findings
-        try:
-            with session_scope(engine) as s:
-                row = RemitFile(sha256=digest, name=p.name, kind="835", size=len(content), received_at=now(),
-                                status="quarantined", reason=result.reason, findings=json.dumps(findings),
-                                content=content)
-                s.add(row)
-                s.flush()
-                result.file_id = row.id
-        except IntegrityError:
-            result.status = "duplicate"
-        return result
+    # one pass: the file is stored as it is read and balanced; a file that does not balance is rolled
+    # back whole and quarantined instead (balanced files are the rule, so they are read only once)
+    parser = Parser835(p, name)
     try:
         with session_scope(engine) as s:
             row = RemitFile(sha256=digest, name=p.name, kind="835", size=p.stat().st_size, received_at=now(),
@@ -165,9 +155,20 @@ def ingest_835_file(engine: Engine, path: str | os.PathLike[str], *, settings: A
             s.add(row)
             s.flush()
             result.file_id = row.id
-            _store(s, row, Parser835(p, name), result, settings, today or date.today())
+            try:
+                _store(s, row, parser, result, settings, today or date.today())
+            except X12Error:
+                raise
+            except Exception:
+                if parser.balance_findings:   # it failed on a file that does not balance: quarantine it
+                    raise _Unbalanced(_balance_findings(p, name)) from None
+                raise
+            if parser.balance_findings:
+                raise _Unbalanced([f.as_dict() for f in parser.balance_findings])
             if result.transactions and result.transactions == result.transactions_skipped:
                 raise _AllKnown
+    except _Unbalanced as unbalanced:
+        return _quarantine(engine, p, digest, unbalanced.findings)
     except _AllKnown:
         result.status = "duplicate"
         result.file_id = None
@@ -175,6 +176,31 @@ def ingest_835_file(engine: Engine, path: str | os.PathLike[str], *, settings: A
         result.status = "duplicate"
         result.file_id = None
     return result
+
+
+def _quarantine(engine: Engine, p: Path, digest: str, findings: list[dict[str, Any]]) -> IngestResult:
+    """Keep a file that does not balance, with its reason and raw content, and nothing else."""
+    content = p.read_bytes()
+    result = IngestResult(str(p), digest, "quarantined", reason=_reason(findings), findings=findings)
+    try:
+        with session_scope(engine) as s:
+            row = RemitFile(sha256=digest, name=p.name, kind="835", size=len(content), received_at=now(),
+                            status="quarantined", reason=result.reason, findings=json.dumps(findings),
+                            content=content)
+            s.add(row)
+            s.flush()
+            result.file_id = row.id
+    except IntegrityError:
+        result.status = "duplicate"
+    return result
+
+
+class _Unbalanced(Exception):
+    """The file breaks a balancing rule: roll back what was stored of it and quarantine it."""
+
+    def __init__(self, findings: list[dict[str, Any]]) -> None:
+        super().__init__("unbalanced")
+        self.findings = findings
 
 
 class _AllKnown(Exception):
@@ -287,6 +313,8 @@ class _Ctx:
     open_claims: set[str] = field(default_factory=set)
     stored_reversals: set[str] = field(default_factory=set)
     paired: set[int] = field(default_factory=set)      # ids of stored reversals paired by this file
+    classified: dict[tuple[Any, ...], Classification] = field(default_factory=dict)
+    payer_types: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 def _events(parser: Parser835) -> Iterator[Any]:
@@ -320,6 +348,11 @@ def _store(s: Session, file: RemitFile, parser: Parser835, result: IngestResult,
     file.claims = result.claims
     file.items_created = result.items_created
     s.flush()
+    # the 835 answers the claims' no_response follow-ups (remits.aging): they close themselves
+    from remits.aging import close_answered
+
+    result.items_resolved += close_answered(s, remit_file_id=file.id)
+    refresh_priorities_if_due(s, today)
 
 
 def _payer_key(h: RemitHeader) -> str:
@@ -371,10 +404,24 @@ def _dec(v: Decimal | None) -> Decimal:
     return v if v is not None else ZERO
 
 
-def _classify_all(adjs: list[Adjustment], rarcs: list[str], procedure: str, modifiers: list[str],
+def _classify_all(ctx: _Ctx, adjs: list[Adjustment], rarcs: list[str], procedure: str, modifiers: list[str],
                   remit_date: date) -> list[tuple[Adjustment, Classification]]:
-    return [(a, classify(a.group, a.reason, rarcs, amount=a.amount, procedure=procedure, modifiers=modifiers,
-                         remit_date=remit_date)) for a in adjs]
+    """Each adjustment classified; the same codes on the same kind of line give the same (immutable)
+    answer, so it is worked out once per file and reused."""
+    if not adjs:
+        return []
+    memo = ctx.classified
+    context = (tuple(rarcs), procedure, tuple(modifiers), remit_date)
+    out = []
+    for a in adjs:
+        negative = a.amount is not None and a.amount < 0
+        key = (a.group, a.reason, negative, context)
+        k = memo.get(key)
+        if k is None:
+            k = memo[key] = classify(a.group, a.reason, rarcs, amount=a.amount, procedure=procedure,
+                                     modifiers=modifiers, remit_date=remit_date)
+        out.append((a, k))
+    return out
 
 
 def _remark_row(claim: Row, line: Row | None, r: Any) -> Row:
@@ -396,13 +443,13 @@ def _on_claim(ctx: _Ctx, c: ClaimPayment) -> None:
     b.claims.append(rc)
     for r in c.remarks:
         b.remarks.append(_remark_row(rc, None, r))
-    claim_cls = _classify_all(c.adjustments, claim_rarcs, "", [], rdate)
+    claim_cls = _classify_all(ctx, c.adjustments, claim_rarcs, "", [], rdate)
     for a, k in claim_cls:
         b.adjustments.append(_adj_row(rc, None, a, k))
     line_rows: list[tuple[Row, list[tuple[Adjustment, Classification]], list[str]]] = []
     for ln in c.lines:
         rarcs = ln.rarcs + [r for r in claim_rarcs if r not in ln.rarcs]
-        cls = _classify_all(ln.adjustments, rarcs, ln.code, ln.modifiers, rdate)
+        cls = _classify_all(ctx, ln.adjustments, rarcs, ln.code, ln.modifiers, rdate)
         denied = sum((a.amount for a, k in cls if k.is_denial), ZERO)
         rl = Row({"remit_claim_id": rc, "line_number": ln.index, "control_number": ln.control_number[:50],
                   "procedure": ln.code[:48], "modifiers": ",".join(ln.modifiers)[:20], "charge": _dec(ln.charge),
@@ -494,7 +541,10 @@ def _open_item(ctx: _Ctx, c: ClaimPayment, rc: Row, rl: Row | None,
     if rl is not None:
         amount = min(amount, rl["charge"] - rl["paid"]) if rl["charge"] > rl["paid"] else amount
     payer_id = ctx.payer_key
-    ptype = payer_type_for(payer_id, c.filing_indicator, ctx.settings)
+    ptype = ctx.payer_types.get((payer_id, c.filing_indicator))
+    if ptype is None:
+        ptype = ctx.payer_types[(payer_id, c.filing_indicator)] = payer_type_for(payer_id, c.filing_indicator,
+                                                                                 ctx.settings)
     service_date = rl["service_date"] if rl is not None else c.statement_period[0]
     deadline = deadline_for(rdate, payer_id, ptype, action=k.action, service_date=service_date,
                             settings=ctx.settings)

@@ -33,7 +33,7 @@ Priority
   No deadline: 1.0.
 
 Priorities are stored on the item and recomputed for open items by
-:func:`remits.worklist.refresh_priorities` (run by every ingest and by
+:func:`remits.worklist.refresh_priorities` (run by the first ingest of each day and by
 ``dermedi worklist reprioritize``), so urgency follows the calendar.
 """
 
@@ -57,6 +57,7 @@ RECOVERABILITY: dict[str, Decimal] = {
     "other": Decimal("0.40"),
     "non_covered": Decimal("0.20"),
     "timely_filing": Decimal("0.05"),
+    "no_response": Decimal("0.90"),     # a claim never answered: usually paid once followed up
 }
 
 MEDICARE_TIMELY_FILING_DAYS = 365

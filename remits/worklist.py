@@ -36,6 +36,8 @@ from sqlalchemy import Engine, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from remits.priority import blended_recoverability, priority
+from store.bulk import update_by_id
+from store.meta import get_meta, set_meta
 from store.records import latest_submitted_id, link_submitted, record_scrub_results, record_submitted_claims
 from store.remits import (
     ScrubFindingRow,
@@ -198,17 +200,44 @@ def category_history(session: Session) -> dict[tuple[str, str], tuple[int, int]]
 
 
 def refresh_priorities(session: Session, today: date | None = None) -> int:
-    """Recompute the priority of every open item (urgency follows the calendar)."""
+    """Recompute the priority of every open item (urgency follows the calendar); returns how many
+    changed.  Read and written in chunks of 10,000 items by id, so memory stays flat."""
     today = today or date.today()
+    session.flush()
     history = category_history(session)
+    conn = session.connection()
+    t = WorkItem.__table__
     changed = 0
-    for item in session.scalars(select(WorkItem).where(WorkItem.status.in_(OPEN_STATUSES))):
-        r, w = history.get((item.payer_id, item.category), (0, 0))
-        p = priority(item.amount, item.category, item.deadline, today, blended_recoverability(item.category, r, w))
-        if p != item.priority:
-            item.priority = p
-            changed += 1
+    last = 0
+    while True:
+        rows = conn.execute(select(t.c.id, t.c.amount, t.c.category, t.c.deadline, t.c.payer_id, t.c.priority)
+                            .where(t.c.status.in_(OPEN_STATUSES), t.c.id > last).order_by(t.c.id).limit(10_000)).all()
+        if not rows:
+            break
+        last = rows[-1][0]
+        updates = []
+        for item_id, amount, category, deadline, payer_id, old in rows:
+            r, w = history.get((payer_id, category), (0, 0))
+            p = priority(amount, category, deadline, today, blended_recoverability(category, r, w))
+            if p != old:
+                updates.append((item_id, p))
+        update_by_id(conn, t, "priority", updates)  # type: ignore[arg-type]
+        changed += len(updates)
+    session.expire_all()
+    set_meta(session, REPRIORITIZED_KEY, today.isoformat())
     return changed
+
+
+REPRIORITIZED_KEY = "worklist.reprioritized_on"
+
+
+def refresh_priorities_if_due(session: Session, today: date | None = None) -> int:
+    """:func:`refresh_priorities` once a day: the first ingest of the day re-ranks the whole queue (the
+    deadlines came a day closer); later ones only rank the items they make.  Returns the items changed."""
+    today = today or date.today()
+    if get_meta(session, REPRIORITIZED_KEY) == today.isoformat():
+        return 0
+    return refresh_priorities(session, today)
 
 
 # ------------------------------------------------------------------------------------------
@@ -340,7 +369,10 @@ def record_submitted_file(session: Session, path: str | Path, *, file_sha256: st
 
 
 def find_open_items(session: Session, claim_id: str, payer_key: str | None = None) -> list[WorkItem]:
-    q = select(WorkItem).where(WorkItem.claim_id == claim_id, WorkItem.status.in_(OPEN_STATUSES))
+    """Open denial / rejection items of a claim (not the ``no_response`` follow-ups of
+    :mod:`remits.aging`: an 835 closes those, it never adds a denial to them)."""
+    q = select(WorkItem).where(WorkItem.claim_id == claim_id, WorkItem.status.in_(OPEN_STATUSES),
+                               WorkItem.category != "no_response")
     if payer_key:
         q = q.where(or_(WorkItem.payer_id == payer_key, WorkItem.payer_id == ""))
     return list(session.scalars(q))

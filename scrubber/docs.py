@@ -5,7 +5,9 @@ from __future__ import annotations
 from scrubber.engine import all_rules
 
 _FAMILIES = {
-    "BX": "Biopsy", "DES": "Destruction", "DRG": "Drugs, NDC, JW/JZ", "EM": "E/M and modifiers 25/57",
+    "BX": "Biopsy", "CMP": "Claim completeness (units, frequency, ABN and cosmetic modifiers)",
+    "LCD": "Medicare medical necessity by MAC (LCDs; warnings unless a payer profile says otherwise)",
+    "DES": "Destruction", "DRG": "Drugs, NDC, JW/JZ", "EM": "E/M and modifiers 25/57",
     "EXC": "Excision, shave and site", "MOD": "Modifier validity", "MOH": "Mohs surgery",
     "NCCI": "NCCI procedure-to-procedure edits", "REP": "Repairs", "UNT": "Units, MUE and add-ons",
     "VAL": "Validity (codes, diagnoses, pointers, charges, NPI, dates)",

@@ -11,7 +11,12 @@ rule has a YAML file of passing and failing cases in ``tests/fixtures/rules/<ID>
 Rule id families: ``VAL`` validity (codes, ICD-10-CM, pointers, charges, NPI/EIN, dates),
 ``UNT`` units/MUE/add-ons, ``BX`` biopsy, ``DES`` destruction, ``EXC`` excision/shave/site,
 ``REP`` repairs, ``MOH`` Mohs, ``NCCI`` procedure-to-procedure edits, ``EM`` E/M and modifiers,
-``MOD`` modifier validity, ``DRG`` drugs/NDC/JW/JZ.
+``MOD`` modifier validity, ``DRG`` drugs/NDC/JW/JZ, ``CMP`` claim completeness (units, frequency,
+ABN/cosmetic modifiers), ``LCD`` Medicare medical necessity by MAC (local coverage determinations).
+
+One root cause, one finding: when a claim's diagnoses are unusable (VAL012: ICD-9-CM qualifiers, no
+principal ICD-10-CM diagnosis), the findings that follow from it (VAL020: pointers that now point at
+nothing) are folded under the root finding (:attr:`ScrubFinding.dependents`); the claim stays held.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from edi.x837 import Claim, ServiceLine
 
 if TYPE_CHECKING:
+    from config.coverage import CoverageTables
     from config.drugs import DrugTables
     from config.payers import PayerProfile
     from config.tables import CodeTables
@@ -45,8 +51,15 @@ class ScrubFinding:
     lines: tuple[str, ...] = ()             # every line involved (LX numbers)
     carc: str | None = None                 # the CARC this rule prevents
     correct_coding: str | None = None       # what to bill instead, where it can be said
+    dependents: tuple[ScrubFinding, ...] = ()   # findings caused by this one (folded under it)
 
     def as_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.dependents:
+            out["dependent_findings"] = [d._dict() for d in self.dependents]
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "severity": self.severity,
@@ -65,8 +78,10 @@ class ClaimContext:
     """
 
     def __init__(self, claim: Claim, payer: PayerProfile, tables: CodeTables, drugs: DrugTables, today: date,
-                 file_date: date | None = None, extra: dict[str, Any] | None = None) -> None:
+                 file_date: date | None = None, extra: dict[str, Any] | None = None,
+                 coverage: CoverageTables | None = None) -> None:
         self.claim = claim
+        self.coverage = coverage
         self.payer = payer
         self.tables = tables
         self.drugs = drugs
@@ -260,6 +275,30 @@ def get_rule(rule_id: str) -> type[Rule]:
         raise KeyError(f"no rule {rule_id!r}") from None
 
 
+# root finding -> the rules whose findings it causes (folded under it by fold_dependents)
+_ROOTS: dict[str, frozenset[str]] = {"VAL012": frozenset({"VAL020"})}
+
+
+def fold_dependents(findings: list[ScrubFinding]) -> list[ScrubFinding]:
+    """Move the findings a root finding causes under it (one root cause, one finding): a claim whose
+    diagnoses are unusable (VAL012) reports its pointer findings (VAL020), and VAL012's own second
+    finding, as dependents of the first VAL012 finding."""
+    root: ScrubFinding | None = None
+    for f in findings:
+        if f.rule in _ROOTS and f.severity == "error":
+            root = f
+            break
+    if root is None:
+        return findings
+    caused = _ROOTS[root.rule] | {root.rule}         # e.g. "ICD-9 qualifiers" also means "no ICD-10 principal"
+    dependents = tuple(f for f in findings if f is not root and f.rule in caused)
+    if not dependents:
+        return findings
+    out = [f for f in findings if f is root or f.rule not in caused]
+    root.dependents = root.dependents + dependents
+    return out
+
+
 @dataclass(slots=True)
 class ClaimResult:
     claim: Claim
@@ -282,7 +321,7 @@ class Scrubber:
 
     def __init__(self, *, tables: CodeTables | None = None, drugs: DrugTables | None = None,
                  payers: Any = None, rules: Iterable[type[Rule]] | None = None,
-                 today: date | None = None) -> None:
+                 today: date | None = None, coverage: CoverageTables | None = None) -> None:
         if tables is None:
             from config.tables import load_code_tables
 
@@ -295,9 +334,14 @@ class Scrubber:
             from config.payers import load_payer_profiles
 
             payers = load_payer_profiles()
+        if coverage is None:
+            from config.coverage import load_coverage_tables
+
+            coverage = load_coverage_tables()
         self.tables = tables
         self.drugs = drugs
         self.payers = payers
+        self.coverage = coverage
         self.rules = [r() for r in (rules if rules is not None else all_rules())]
         self.today = today or date.today()
         self._plans: dict[frozenset[str], tuple[tuple[Rule, frozenset[str] | None], ...]] = {}
@@ -339,7 +383,7 @@ class Scrubber:
         header = claim.header
         if header is not self._file_date_header:        # BHT04 of the transaction set, parsed once
             self._file_date, self._file_date_header = header.file_date, header
-        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date)
+        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date, None, self.coverage)
 
     def scrub(self, claim: Claim) -> ClaimResult:
         ctx = self.context(claim)
@@ -362,6 +406,11 @@ class Scrubber:
             found = rule.check(ctx)
             if found:
                 findings.extend(found)
+        if len(findings) > 1:
+            for f in findings:
+                if f.rule in _ROOTS:
+                    findings = fold_dependents(findings)
+                    break
         return ClaimResult(claim, findings)
 
     def scrub_all(self, claims: Iterable[Claim]) -> Iterator[ClaimResult]:

@@ -9,7 +9,10 @@ JSON (written claim by claim, never held in memory)::
      "summary": {...}}
 
 HTML: the same claims grouped by status (held first), every finding with its rule's summary and
-"correct coding" explanation, and a rule glossary.  It is written as two temporary parts (held,
+"correct coding" explanation, and a rule glossary.  A held claim also lists its service lines (code,
+modifiers, units, charge, the diagnoses each line points at), so that a biller can correct it without
+opening the 837P; findings folded under a root finding show as "n dependent findings".  Diagnosis codes
+and procedure codes are not PHI; no patient or subscriber data is written.  It is written as two temporary parts (held,
 clean) while scrubbing and joined at the end, so it streams as well.
 """
 
@@ -92,7 +95,7 @@ h1{font-size:1.5rem} h2{margin-top:2rem;border-bottom:2px solid #ddd}
 .sev-error{color:#c0392b;font-weight:600} .sev-warning{color:#b9770e;font-weight:600}
 table{border-collapse:collapse;width:100%;margin-top:.4rem} td,th{padding:.25rem .5rem;vertical-align:top;
 text-align:left;border-bottom:1px solid #eee} .muted{color:#777} code{background:#f4f4f4;padding:0 .2rem}
-details{margin:.3rem 0} summary{cursor:pointer}
+details{margin:.3rem 0} summary{cursor:pointer} table.lines{width:auto} tr.flagged{background:#fdf2e9}
 """
 
 
@@ -131,22 +134,54 @@ class HtmlReportWriter:
         part.write(f'<div class="claim {result.status}"><b>Claim {e(c.claim_id)}</b> '
                    f'<span class="muted">charge {e(money(c.total_charge) or "?")} · {len(c.lines)} line(s) · '
                    f'{result.status}</span>')
+        if result.held:
+            part.write(self._lines(result))
         if result.findings:
             part.write("<table><tr><th>Rule</th><th>Severity</th><th>Line</th><th>Finding</th>"
                        "<th>Correct coding</th></tr>")
             for f in result.findings:
                 self.rules_seen.add(f.rule)
                 part.write(self._row(f))
+                for d in f.dependents:
+                    self.rules_seen.add(d.rule)
             part.write("</table>")
         part.write("</div>\n")
+
+    @staticmethod
+    def _lines(result: ClaimResult) -> str:
+        """The service lines of a held claim (code, modifiers, units, charge, the diagnoses each points
+        at), so that a biller can correct the claim without opening the 837P."""
+        e = html.escape
+        claim = result.claim
+        dx = claim.diagnosis_codes
+        flagged = {ln for f in result.findings for ln in (f.line, *f.lines) if ln}
+        rows = ["<table class='lines'><tr><th>Line</th><th>Code</th><th>Modifiers</th><th>Units</th><th>Charge</th>"
+                "<th>Diagnoses</th></tr>"]
+        for ln in claim.lines:
+            pointed = [f"{p}: {dx[p - 1]}" if 0 < p <= len(dx) else f"{p}: (none)" for p in ln.pointers]
+            units = "" if ln.units is None else format(ln.units.normalize(), "f")
+            mark = " class='flagged'" if ln.number in flagged else ""
+            rows.append(f"<tr{mark}><td>{e(ln.number)}</td><td><code>{e(ln.code)}</code></td>"
+                        f"<td>{e(' '.join(ln.modifiers))}</td><td>{e(units)}</td>"
+                        f"<td>{e(money(ln.charge) or '?')}</td><td>{e(', '.join(pointed) or '(no pointer)')}</td></tr>")
+        rows.append("</table>")
+        if dx:
+            rows.append(f"<div class='muted'>Diagnoses: {e(', '.join(f'{i}: {c}' for i, c in enumerate(dx, 1)))}</div>")
+        return "".join(rows)
 
     def _row(self, f: ScrubFinding) -> str:
         e = html.escape
         summary, correct = _rule_info(f.rule)
         fix = f.correct_coding or correct
+        folded = ""
+        if f.dependents:
+            n = len(f.dependents)
+            items = "".join(f"<li><code>{e(d.rule)}</code> {e(d.message)}</li>" for d in f.dependents)
+            folded = (f"<details class='dependents'><summary>{n} dependent finding{'s' if n != 1 else ''} "
+                      f"(same root cause)</summary><ul>{items}</ul></details>")
         return (f'<tr><td><code>{e(f.rule)}</code></td><td class="sev-{e(f.severity)}">{e(f.severity)}</td>'
                 f'<td>{e(f.line or "")}</td><td>{e(f.message)}<div class="muted">{e(summary)}'
-                f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div></td><td>{e(fix)}</td></tr>')
+                f'{" (CARC " + e(f.carc) + ")" if f.carc else ""}</div>{folded}</td><td>{e(fix)}</td></tr>')
 
     def close(self, summary: dict[str, Any]) -> None:
         e = html.escape

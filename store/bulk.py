@@ -24,6 +24,7 @@ file" holds, and a crash half-way leaves nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, text, update
@@ -129,9 +130,21 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row], *, returnin
         _insert_core(conn, table, rows, returning_ids)
         return
     sql, procs = stmt
-    pairs = list(zip(columns, procs, strict=True))
-    params = [tuple(p(_resolve(row.values[c], c)) if p is not None else _resolve(row.values[c], c)
-                    for c, p in pairs) for row in rows]
+    # only the values that need it go through Python: references to rows written before, and the
+    # columns whose type converts values (dates, money ... on SQLite); the rest are taken as they are
+    special = [(i, c, p, bool(table.c[c].foreign_keys)) for i, (c, p) in enumerate(zip(columns, procs, strict=True))
+               if p is not None or table.c[c].foreign_keys]
+    take = itemgetter(*columns)
+    params: list[Any] = []
+    for row in rows:
+        got = take(row.values)
+        vals = list(got) if len(columns) > 1 else [got]
+        for i, c, p, ref in special:
+            x = vals[i]
+            if ref and isinstance(x, Row):
+                x = _resolve(x, c)
+            vals[i] = p(x) if p is not None else x
+        params.append(tuple(vals))
     conn.exec_driver_sql(sql, params)
 
 

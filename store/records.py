@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from store.bulk import Row, insert_rows
@@ -176,11 +176,23 @@ def add_line_totals(session: Session, totals: dict[Any, list[int]]) -> None:
                          "denied_cents": v[3]} for d, v in sorted(totals.items())])
 
 
+def forget_records(engine: Engine, file_sha256: str, *, since: datetime) -> None:
+    """Remove the submitted claims and scrub runs recorded for an input file since ``since``: its
+    send stopped before anything of it was queued (unreadable input half-way, an error), so none
+    of its claims went out.  Its own transaction; the scrub runs' findings go with them."""
+    with engine.begin() as conn:
+        conn.execute(delete(SubmittedClaim).where(SubmittedClaim.file_sha256 == file_sha256,
+                                                  SubmittedClaim.submitted_at >= since))
+        runs = select(ScrubRun.id).where(ScrubRun.file_sha256 == file_sha256, ScrubRun.scrubbed_at >= since)
+        conn.execute(delete(ScrubFindingRow).where(ScrubFindingRow.run_id.in_(runs)))
+        conn.execute(delete(ScrubRun).where(ScrubRun.file_sha256 == file_sha256, ScrubRun.scrubbed_at >= since))
+
+
 def latest_submitted_id(session: Session, claim_id: str) -> int | None:
     """The newest submitted copy of a claim."""
     return session.scalar(select(SubmittedClaim.id).where(SubmittedClaim.claim_id == claim_id)
                           .order_by(SubmittedClaim.submitted_at.desc(), SubmittedClaim.id.desc()).limit(1))
 
 
-__all__ = ["add_line_totals", "latest_submitted_id", "link_submitted", "record_scrub_results",
+__all__ = ["add_line_totals", "forget_records", "latest_submitted_id", "link_submitted", "record_scrub_results",
            "record_submitted_claims"]

@@ -1,4 +1,5 @@
-"""CLI: ``dermedi send``, ``dermedi receive``, ``dermedi status``, ``dermedi scheduler run|status``."""
+"""CLI: ``dermedi send``, ``dermedi receive``, ``dermedi status``, ``dermedi watch``,
+``dermedi scheduler run|status``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from dermedi.cli.app import app
-from dermedi.cli.common import EXIT_CONFIG, EXIT_OK, EXIT_TRANSPORT, fail, x12_errors
+from dermedi.cli.common import EXIT_CONFIG, EXIT_FINDINGS, EXIT_OK, EXIT_TRANSPORT, fail, x12_errors
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only by the commands that use the database
     from sqlalchemy import Engine
@@ -61,6 +62,18 @@ def _profile(settings: Settings, name: str) -> Any:
         fail(str(exc), EXIT_CONFIG)
 
 
+def _timely_flags(engine: Engine, settings: Settings, submission_ids: list[int]) -> None:
+    """Resubmitted claims past their payer's filing limit: one warning line each (not a hold)."""
+    from datetime import UTC, datetime
+
+    from remits.timely import resubmission_flags
+    from store import session_scope
+
+    with session_scope(engine) as s:
+        for line in resubmission_flags(s, submission_ids, datetime.now(UTC).date(), settings=settings):
+            typer.echo(f"warning: {line}")
+
+
 @app.command("send")
 def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to send")],
              clearinghouse: ChOpt, config: ConfigOpt = None,
@@ -94,6 +107,7 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
             if pr.held_path:
                 parts.append(f"held claims in {pr.held_path} (report {pr.report_path})")
             typer.echo("; ".join(parts))
+        _timely_flags(engine, settings, [sid for pr in prepared for sid in pr.queued])
         typer.echo(f"{profile.name}: {len(delivery.sent)} file(s) sent"
                    + (f" ({len(delivery.recovered)} completed from an earlier run)" if delivery.recovered else "")
                    + (f", {len(delivery.failed)} failed" if delivery.failed else ""))
@@ -127,20 +141,74 @@ def _iso(v: Any) -> str | None:
     return v.isoformat(timespec="seconds") if v is not None else None
 
 
+def parse_as_of(value: str | None) -> Any:
+    """``--as-of YYYY-MM-DD`` (default: today, UTC)."""
+    from datetime import UTC, date, datetime
+
+    if not value:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of {value!r} is not a date (YYYY-MM-DD)")
+
+
+def _late_tables(console: Any, late: dict[str, Any], limit: int) -> None:
+    from rich.table import Table
+
+    n835 = late["no_835"]
+    amount = sum((float(c["amount"]) for c in n835), 0.0)
+    console.print(f"Late on {late['as_of']}: {len(late['late_999'])} file(s) without a 999, "
+                  f"{len(late['late_277ca'])} claim(s) without a 277CA, {len(late['rejections'])} rejected "
+                  f"file(s) not sent again; {len(n835)} claim(s) without an 835 past the payer's window "
+                  f"(${amount:,.2f}: worklist category no_response)")
+    tables: list[tuple[str, list[str], list[list[str]]]] = [
+        ("Late 999 (files)", ["id", "clearinghouse", "ISA13", "remote name", "claims", "sent", "due"],
+         [[str(f["submission_id"]), f["clearinghouse"], f["isa13"], f["remote_name"], str(f["claims"]), f["sent"],
+           f["due"]] for f in late["late_999"]]),
+        ("Late 277CA (claims)", ["claim", "clearinghouse", "file id", "sent", "due", "days"],
+         [[c["claim_id"], c["clearinghouse"], str(c["submission_id"]), c["sent"], c["due"],
+           str(c["days_outstanding"])] for c in late["late_277ca"]]),
+        ("Rejected files (999 / TA1), claims not sent again",
+         ["id", "clearinghouse", "ISA13", "remote name", "code", "acked", "claims", "reason"],
+         [[str(r["submission_id"]), r["clearinghouse"], r["isa13"], r["remote_name"], r["code"], r["acked"] or "",
+           str(len(r["claims"])), r["reason"][:120]] for r in late["rejections"]]),
+        ("No 835 (claims past the payer's window)", ["claim", "payer", "type", "sent", "due", "days", "amount"],
+         [[c["claim_id"], c["payer_id"], c["payer_type"], c["sent"], c["due"], str(c["days_outstanding"]),
+           c["amount"]] for c in n835]),
+    ]
+    for title, cols, rows in tables:
+        if not rows:
+            continue
+        t = Table(title=title + (f" (first {limit} of {len(rows)})" if len(rows) > limit else ""))
+        for col in cols:
+            t.add_column(col)
+        for r in rows[:limit]:
+            t.add_row(*r)
+        console.print(t)
+
+
 @app.command("status")
 def status_cmd(config: ConfigOpt = None,
                clearinghouse: Annotated[str | None, typer.Option("--clearinghouse", "-c")] = None,
                fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table",
-               limit: Annotated[int, typer.Option(help="newest N submissions")] = 50) -> None:
-    """Show the submission ledger (and the responses received)."""
+               limit: Annotated[int, typer.Option(help="newest N submissions")] = 50,
+               late_only: Annotated[bool, typer.Option("--late", help="only what is late or rejected; exit code 1 "
+                                                       "when anything is")] = False,
+               as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD: what is late on that date "
+                                                         "(default today)")] = None) -> None:
+    """Show the submission ledger, the responses received, and what is late (no 999 / 277CA / 835)."""
     from sqlalchemy import func, select
 
+    from remits.aging import late_report
     from store import session_scope
     from store.ledger import ResponseFile, Submission, SubmissionClaim
 
     if fmt not in ("table", "json"):
         fail("--format must be 'table' or 'json'")
-    with _context(config) as (_settings, engine), session_scope(engine) as s:
+    day = parse_as_of(as_of)
+    with _context(config) as (settings, engine), session_scope(engine) as s:
+        late = late_report(s, day, settings=settings, clearinghouse=clearinghouse).as_dict()
         q = select(Submission, func.count(SubmissionClaim.id)).outerjoin(SubmissionClaim).group_by(Submission.id)
         rq = select(ResponseFile)
         if clearinghouse:
@@ -154,13 +222,18 @@ def status_cmd(config: ConfigOpt = None,
         resp = [{"id": r.id, "clearinghouse": r.clearinghouse, "kind": r.kind, "state": r.state,
                  "remote_name": r.remote_name, "received": _iso(r.received_at), "detail": r.detail}
                 for r in s.scalars(rq.order_by(ResponseFile.id.desc()).limit(limit))]
+    code = EXIT_FINDINGS if late_only and late["alerts"] else EXIT_OK
     if fmt == "json":
-        typer.echo(json.dumps({"submissions": subs, "responses": resp}, indent=2))
-        raise typer.Exit(EXIT_OK)
+        typer.echo(json.dumps({"late": late} if late_only else {"submissions": subs, "responses": resp,
+                                                                  "late": late}, indent=2))
+        raise typer.Exit(code)
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
+    if late_only:
+        _late_tables(console, late, limit)
+        raise typer.Exit(code)
     t = Table(title="Submissions")
     for col in ("id", "clearinghouse", "state", "ISA13", "remote name", "claims", "attempts", "ack", "sent", "error"):
         t.add_column(col)
@@ -176,7 +249,32 @@ def status_cmd(config: ConfigOpt = None,
         rt.add_row(str(d["id"]), str(d["clearinghouse"]), str(d["kind"]), str(d["state"]), str(d["remote_name"]),
                    str(d["received"]), str(d["detail"] or "")[:60])
     console.print(rt)
+    _late_tables(console, late, limit)
     raise typer.Exit(EXIT_OK)
+
+
+@app.command("watch")
+def watch_cmd(config: ConfigOpt = None,
+              as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default today)")] = None,
+              verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Record newly late or rejected answers (one line each), open no_response worklist items for claims
+    with no 835 after their window, close those whose 835 came.  The scheduler runs it after each receive;
+    exit code 1 when anything is late or rejected."""
+    from clearinghouse.locks import run_lock
+    from clearinghouse.submit import lock_dir
+    from remits.aging import watch
+
+    _logging(verbose)
+    day = parse_as_of(as_of)
+    with _context(config) as (settings, engine), run_lock(engine, "ack-watch", fallback_dir=lock_dir(settings)):
+        res = watch(engine, day, settings=settings)
+    for line in res.new_alerts:
+        typer.echo(f"new: {line}")
+    r = res.report
+    typer.echo(f"{day.isoformat()}: {len(r.files)} late 999, {len(r.claims_277ca)} late 277CA, "
+               f"{len(r.rejections)} rejected file(s); {len(r.claims_835)} claim(s) without an 835: "
+               f"{res.items_opened} no_response item(s) opened, {res.items_closed} closed")
+    raise typer.Exit(EXIT_FINDINGS if r.alerts else EXIT_OK)
 
 
 @scheduler_app.command("run")

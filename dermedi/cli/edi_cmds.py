@@ -236,6 +236,10 @@ def _dotted(code: str) -> str:
 
 
 def _render(seg: Segment, d: Delimiters) -> str:
+    if type(seg) is not Segment:
+        from edi.reader import segment_text
+
+        return segment_text(seg, d)          # a wrapped segment: as read, line breaks included
     return seg.pre + d.element.join(seg.elements) + d.segment
 
 

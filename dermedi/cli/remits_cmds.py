@@ -199,8 +199,13 @@ def quarantine_release(file_id: Annotated[int, typer.Argument(help="quarantine i
 @remits_app.command("summary")
 def summary_cmd(config: ConfigOpt = None,
                 since: Annotated[str | None, typer.Option("--since", help="YYYY-MM-DD (remit date)")] = None,
-                fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
-    """Denied dollars and counts by category, CARC, payer and procedure; denial rate; scrubber loop."""
+                fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table,
+                as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD: aging and late answers on "
+                                                          "that date (default today)")] = None) -> None:
+    """Denied dollars and counts by category, CARC, payer and procedure; denial rate; scrubber loop;
+    aging of the claims with no 835 yet (0-30 ... > 120 days by payer) and what is late."""
+    from dermedi.cli.ch_cmds import parse_as_of
+    from remits.aging import aging, aging_table, late_report
     from remits.summary import denial_summary, summary_table
     from store import session_scope
 
@@ -211,9 +216,20 @@ def summary_cmd(config: ConfigOpt = None,
         except ValueError:
             fail(f"--since {since!r} is not a date (YYYY-MM-DD)")
     settings = _settings(config)
+    on = parse_as_of(as_of)
     with _engine(settings) as engine, session_scope(engine) as s:
         data = denial_summary(s, since=day)
-    typer.echo(json.dumps(data, indent=2) if fmt is OutFormat.json else summary_table(data))
+        data["aging"] = aging(s, on, settings=settings)
+        late = late_report(s, on, settings=settings, include_no_835=False)
+        data["late"] = {"as_of": on.isoformat(), "late_999": len(late.files), "late_277ca": len(late.claims_277ca),
+                        "rejections": len(late.rejections)}
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    lt = data["late"]
+    typer.echo(summary_table(data) + "\n\n" + aging_table(data["aging"])
+               + f"\nLate on {lt['as_of']}: {lt['late_999']} file(s) without a 999, {lt['late_277ca']} claim(s) "
+                 f"without a 277CA, {lt['rejections']} rejected file(s) not sent again (dermedi status --late)")
 
 
 @remits_app.command("record-sent")
@@ -437,10 +453,39 @@ def worklist_correct(item_id: Annotated[int, typer.Argument()],
     with _engine(settings) as engine:
         try:
             with session_scope(engine) as s:
-                result = corrected_claim_file(s, item_id, out, _cli_actor(user))
+                result = corrected_claim_file(s, item_id, out, _cli_actor(user), settings=settings)
         except err as exc:
             fail(str(exc), EXIT_FINDINGS)
     typer.echo(result.summary())
+
+
+@worklist_app.command("proof")
+def worklist_proof(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None,
+                   as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD of the resubmission "
+                                                             "(default today)")] = None,
+                   fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
+    """Timely-filing proof for an item's claim (e.g. a CO-29 appeal): first submission, its 999 and
+    277CA acceptance, date of service and the payer's limit, and the paragraph for the appeal letter."""
+    from dermedi.cli.ch_cmds import parse_as_of
+    from remits.timely import filing_facts, proof_text, timely_filing_check
+    from store import session_scope
+    from store.remits import WorkItem
+
+    day = parse_as_of(as_of)
+    settings = _settings(config)
+    with _engine(settings) as engine, session_scope(engine) as s:
+        item = s.get(WorkItem, item_id)
+        if item is None:
+            fail(f"no worklist item {item_id}", EXIT_FINDINGS)
+        facts = filing_facts(s, item.claim_id, settings=settings)
+    flag = timely_filing_check(facts, day)
+    if fmt is OutFormat.json:
+        typer.echo(json.dumps({"item": item_id, "facts": facts.as_dict(), "flag": flag, "proof": proof_text(facts)},
+                              indent=2))
+        return
+    for k, v in facts.as_dict().items():
+        typer.echo(f"{k:<16} {v if v not in (None, '') else '-'}")
+    typer.echo(f"\n{flag or 'within the filing limit on ' + day.isoformat()}\n\n{proof_text(facts)}")
 
 
 @worklist_app.command("reprioritize")

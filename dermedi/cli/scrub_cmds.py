@@ -13,11 +13,12 @@ from dermedi.cli.common import EXIT_BAD_INPUT, EXIT_CONFIG, EXIT_FINDINGS, EXIT_
 
 rules_app = typer.Typer(no_args_is_help=True, help="The scrubber's rule catalog.")
 app.add_typer(rules_app, name="rules")
-tables_app = typer.Typer(no_args_is_help=True, help="Code tables (NCCI PTP/MUE imports).")
+tables_app = typer.Typer(no_args_is_help=True, help="Code tables (NCCI PTP/MUE and CMS MCD article imports).")
 app.add_typer(tables_app, name="tables")
 
 
 def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> object:
+    from config.coverage import CoverageError, coverage_for_data_dir
     from config.payers import PayerConfigError, load_payer_profiles
     from config.settings import ConfigError, load_settings
     from config.tables import TableError
@@ -27,14 +28,15 @@ def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> o
         settings = load_settings(config)
         payers = load_payer_profiles(settings.payers)
         day = date.fromisoformat(today) if today else None
+        coverage = coverage_for_data_dir(settings.data_dir)    # with `dermedi tables import-mcd`'s file
         tables = None
         if ncci_db:
             from store import open_database
             from store.ncci import load_tables_with_db
 
             tables = load_tables_with_db(open_database(settings.database.url))
-        return Scrubber(payers=payers, today=day, tables=tables)  # type: ignore[arg-type]
-    except (ConfigError, PayerConfigError, TableError) as exc:
+        return Scrubber(payers=payers, today=day, tables=tables, coverage=coverage)  # type: ignore[arg-type]
+    except (ConfigError, PayerConfigError, TableError, CoverageError) as exc:
         fail(str(exc), EXIT_CONFIG)
     except ValueError as exc:
         fail(f"--today: {exc}", EXIT_BAD_INPUT)
@@ -166,3 +168,39 @@ def import_ncci(
         fail(str(exc), EXIT_BAD_INPUT)
     typer.echo(f"imported {result.rows} {result.kind.upper()} row(s) from {file.name}"
                + (f" ({result.skipped} non-code row(s) skipped)" if result.skipped else ""))
+
+
+@tables_app.command("import-mcd")
+def import_mcd(
+    file: Annotated[Path, typer.Argument(help="CMS Medicare Coverage Database article download "
+                                               "(current_article_csv.zip)")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="table file to write (default: "
+                                                 "<data_dir>/tables/mcd_articles.json, read by `dermedi scrub`)")]
+    = None,
+    config: Annotated[str | None, typer.Option("--config", help="dermedi.toml")] = None,
+) -> None:
+    """Load the ICD-10 covered / non-covered lists of the dermatology LCD articles from a CMS MCD download;
+    `dermedi scrub` then checks those articles' exact lists instead of the indication mapping (LCD rules)."""
+    from config.coverage import CoverageError, default_mcd_path, import_mcd_zip, write_mcd_table
+    from config.settings import ConfigError, load_settings
+
+    try:
+        settings = load_settings(config)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    target = output or default_mcd_path(settings.data_dir)
+    try:
+        articles = import_mcd_zip(file)
+    except CoverageError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    if not articles:
+        fail(f"{file.name}: none of the dermatology LCD articles (see config/tables/lcd_derm.csv) is in this download",
+             EXIT_BAD_INPUT)
+    try:
+        write_mcd_table(articles, target, file.name)
+    except OSError as exc:
+        fail(f"{target}: cannot write the table file: {exc.strerror}", EXIT_BAD_INPUT)
+    for a in articles.values():
+        typer.echo(f"{a.article_id}{(' (' + ', '.join(sorted(a.lcds)) + ')') if a.lcds else ''}: "
+                   f"{len(a.hcpcs)} HCPCS, {len(a.covered)} covered and {len(a.noncovered)} non-covered ICD-10 codes")
+    typer.echo(f"imported {len(articles)} article(s) from {file.name} into {target}")

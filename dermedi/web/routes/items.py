@@ -195,7 +195,8 @@ def corrected(request: Request, item_id: int, db: Db, user: Worker,
               _csrf: CsrfUser) -> Response:
     load_item(db, item_id, user)
     try:
-        data, _result = corrected_claim_bytes(db, item_id, actor_of(request, user))
+        data, _result = corrected_claim_bytes(db, item_id, actor_of(request, user),
+                                              settings=request.app.state.settings)
     except WorklistError as exc:
         raise HTTPException(409, str(exc)) from None
     name = f"corrected-item-{item_id}.837"
