@@ -47,8 +47,9 @@ def bars(title: str, rows: Sequence[tuple[str, Number]], fmt: Callable[[Number],
 
 
 def columns(title: str, rows: Sequence[tuple[str, Number]], fmt: Callable[[Number], str] = str,
-            color: str = BAR, width: int = 460, height: int = 200) -> Markup:
-    """Vertical columns (e.g. by week), labels under the columns."""
+            color: str = BAR, width: int = 460, height: int = 200, label_from: int = 5) -> Markup:
+    """Vertical columns (e.g. by week), labels under the columns (``label[label_from:]``: a
+    week's ISO date shows as MM-DD)."""
     n = max(len(rows), 1)
     plot_h = height - 60
     top = max((float(v) for _, v in rows), default=0.0) or 1.0
@@ -66,7 +67,7 @@ def columns(title: str, rows: Sequence[tuple[str, Number]], fmt: Callable[[Numbe
         out.append(f'<rect class="bar" x="{x + 2:.1f}" y="{y:.1f}" width="{max(step - 4, 2):.1f}" height="{hgt:.1f}" '
                    f'fill="{color}"><title>{escape(str(label))}: {escape(fmt(value))}</title></rect>')
         out.append(f'<text x="{x + step / 2:.1f}" y="{height - 22}" font-size="9" fill="#444" '
-                   f'text-anchor="middle">{escape(str(label)[5:])}</text>')
+                   f'text-anchor="middle">{escape(str(label)[label_from:])}</text>')
     out.append("</svg>")
     return Markup("".join(out))  # noqa: S704
 

@@ -40,5 +40,14 @@ def dashboard(request: Request, db: Db, user: Worker) -> Response:
             ("flagged", data["scrubber"]["flagged"]), ("not flagged", data["scrubber"]["not_flagged"])]),
         charts.bars("Flagged denials by scrubber rule", data["scrubber"]["by_rule"], str, charts.ALT),
     ]
+    if who is None:      # the team's view: claim aging from the ledger (unanswered claims by age)
+        from decimal import Decimal
+
+        from remits.aging import BUCKETS, aging
+
+        ages = aging(db, date.today(), settings=request.app.state.settings)
+        figs.append(charts.columns("Claims awaiting payment by age (amount)",
+                                   [(b, Decimal(str(ages["total"][b]["amount"]))) for b in BUCKETS], m,
+                                   label_from=0))
     audit(db, actor_of(request, user), "view_dashboard", "dashboard", who or "team")
     return render(request, "dashboard.html", user, data=data, figs=figs, owner=who, is_lead=user.role == "lead")
