@@ -8,6 +8,7 @@ error: nothing is ever sent unscrubbed.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,7 +19,17 @@ from edi.x837 import Claim
 
 log = logging.getLogger("dermedi.clearinghouse.scrub")
 
-_CACHE: dict[tuple[date, str, int], Any] = {}
+_CACHE: dict[tuple[date, str, int, str, int], Any] = {}
+
+
+def _stamp(path: str | None) -> int:
+    """The learned table's modification time (a new table built by `dermedi learn` is picked up)."""
+    if not path:
+        return 0
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return -1
 
 
 @dataclass(slots=True)
@@ -30,17 +41,25 @@ class ScrubOutcome:
 
 
 def make_scrubber(settings: Settings) -> Any:
-    """The scrubber to use today (built once per process, day and payer overrides)."""
+    """The scrubber to use today (built once per process, day, payer overrides, MCD table and learned table).
+
+    A learned table that cannot be read raises :class:`config.learned.LearnedTableError`: nothing is sent
+    scrubbed by less than the configuration says."""
     from config.coverage import coverage_for_data_dir
+    from config.learned import load_learned_table
     from config.payers import load_payer_profiles
     from scrubber.engine import Scrubber
 
     today = date.today()
     coverage = coverage_for_data_dir(settings.data_dir)       # the MCD table of `dermedi tables import-mcd`
-    key = (today, repr(sorted(settings.payers.items())), id(coverage))
+    learned_path = settings.learning.table                    # the payer-learned table of `dermedi learn`
+    learned_stamp = _stamp(learned_path)
+    key = (today, repr(sorted(settings.payers.items())), id(coverage), learned_path or "", learned_stamp)
     if key in _CACHE:
         return _CACHE[key]
-    scrubber = Scrubber(today=today, payers=load_payer_profiles(overrides=settings.payers or None), coverage=coverage)
+    learned = load_learned_table(learned_path) if learned_path else None
+    scrubber = Scrubber(today=today, payers=load_payer_profiles(overrides=settings.payers or None), coverage=coverage,
+                        learned=learned)
     _CACHE.clear()
     _CACHE[key] = scrubber
     return scrubber

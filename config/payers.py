@@ -42,6 +42,8 @@ class PayerProfile(BaseModel):
     # severity of the coverage (LCD) findings, which warn by default because their facts are partly
     # UNCONFIRMED; a payer whose denials the practice has confirmed may make them errors (claim held)
     coverage_severity: Literal["warning", "error"] = "warning"
+    # payer-learned edits (rule LRN001): warn (default), hold the claim ("error"), or ignore ("off")
+    learned_edits: Literal["warning", "error", "off"] = "warning"
 
     @property
     def prefers_x_modifiers(self) -> bool:

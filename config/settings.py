@@ -24,6 +24,9 @@ Example (these keys exactly)::
     response_dir = "from_payer"
     schedule = "mon-fri 18:00"
     isa_receiver_id = "ACME"
+
+    [learning]
+    table = "learned.json"                 # payer-learned edits (`dermedi learn -o learned.json`)
 """
 
 from __future__ import annotations
@@ -157,6 +160,15 @@ class RemitsSettings(BaseModel):
     payer_deadline_days: dict[str, int] = Field(default_factory=dict)
 
 
+class LearningSettings(BaseModel):
+    """Payer-learned edits: the table the scrubber loads and the defaults of ``dermedi learn``."""
+
+    model_config = ConfigDict(extra="forbid")
+    table: str | None = None                  # learned table (JSON) written by `dermedi learn -o`
+    min_claims: int = Field(default=5, ge=1)
+    min_rate: float = Field(default=0.5, gt=0, le=1)
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -164,6 +176,7 @@ class Settings(BaseModel):
     data_dir: str = "dermedi-data"
     clearinghouses: list[ClearinghouseProfile] = Field(default_factory=list)
     remits: RemitsSettings = Field(default_factory=RemitsSettings)
+    learning: LearningSettings = Field(default_factory=LearningSettings)
     # payer id -> profile overrides for the scrubber (keys as in config/payers.yaml)
     payers: dict[str, dict[str, object]] = Field(default_factory=dict)
     source: str | None = None  # the file these settings came from
@@ -235,6 +248,7 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     base = cfg.resolve().parent
     settings.database.url = _resolve_sqlite(base, settings.database.url)
     settings.data_dir = _resolve(base, settings.data_dir) or settings.data_dir
+    settings.learning.table = _resolve(base, settings.learning.table)
     for ch in settings.clearinghouses:
         ch.key_file = _resolve(base, ch.key_file)
         ch.known_hosts = _resolve(base, ch.known_hosts)

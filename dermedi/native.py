@@ -28,6 +28,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "scrubber.rules.em",
     "scrubber.rules.exc",
     "scrubber.rules.lcd",
+    "scrubber.rules.lrn",
     "scrubber.rules.mod",
     "scrubber.rules.moh",
     "scrubber.rules.ncci",

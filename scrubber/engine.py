@@ -12,7 +12,8 @@ Rule id families: ``VAL`` validity (codes, ICD-10-CM, pointers, charges, NPI/EIN
 ``UNT`` units/MUE/add-ons, ``BX`` biopsy, ``DES`` destruction, ``EXC`` excision/shave/site,
 ``REP`` repairs, ``MOH`` Mohs, ``NCCI`` procedure-to-procedure edits, ``EM`` E/M and modifiers,
 ``MOD`` modifier validity, ``DRG`` drugs/NDC/JW/JZ, ``CMP`` claim completeness (units, frequency,
-ABN/cosmetic modifiers), ``LCD`` Medicare medical necessity by MAC (local coverage determinations).
+ABN/cosmetic modifiers), ``LCD`` Medicare medical necessity by MAC (local coverage determinations),
+``LRN`` payer-learned edits (from the learned table).
 
 One root cause, one finding: when a claim's diagnoses are unusable (VAL012: ICD-9-CM qualifiers, no
 principal ICD-10-CM diagnosis), the findings that follow from it (VAL020: pointers that now point at
@@ -33,6 +34,7 @@ from edi.x837 import Claim, ServiceLine
 if TYPE_CHECKING:
     from config.coverage import CoverageTables
     from config.drugs import DrugTables
+    from config.learned import LearnedTable
     from config.payers import PayerProfile
     from config.tables import CodeTables
 
@@ -75,11 +77,12 @@ class ClaimContext:
     """Everything a rule may look at for one claim; derived indexes are computed once, on first use.
 
     ``extra`` is a per-claim cache for helpers shared by several rules (see ``scrubber/rules/_common.py``).
+    ``learned`` is the payer-learned table (configuration, see :mod:`config.learned`), or None.
     """
 
     def __init__(self, claim: Claim, payer: PayerProfile, tables: CodeTables, drugs: DrugTables, today: date,
                  file_date: date | None = None, extra: dict[str, Any] | None = None,
-                 coverage: CoverageTables | None = None) -> None:
+                 coverage: CoverageTables | None = None, learned: LearnedTable | None = None) -> None:
         self.claim = claim
         self.coverage = coverage
         self.payer = payer
@@ -88,6 +91,7 @@ class ClaimContext:
         self.today = today
         self.file_date = file_date
         self.extra: dict[str, Any] = extra if extra is not None else {}
+        self.learned = learned
         self.lines: list[ServiceLine] = claim.lines
         self._codes: set[str] | None = None
         self._lines_by_code: dict[str, list[ServiceLine]] | None = None
@@ -317,11 +321,13 @@ class ClaimResult:
 
 
 class Scrubber:
-    """Runs every rule on every claim.  Tables and payer profiles are loaded once."""
+    """Runs every rule on every claim.  Tables and payer profiles are loaded once; ``learned`` is the
+    payer-learned table (rule LRN001), loaded by the caller from configuration, or None."""
 
     def __init__(self, *, tables: CodeTables | None = None, drugs: DrugTables | None = None,
                  payers: Any = None, rules: Iterable[type[Rule]] | None = None,
-                 today: date | None = None, coverage: CoverageTables | None = None) -> None:
+                 today: date | None = None, coverage: CoverageTables | None = None,
+                 learned: LearnedTable | None = None) -> None:
         if tables is None:
             from config.tables import load_code_tables
 
@@ -342,6 +348,7 @@ class Scrubber:
         self.drugs = drugs
         self.payers = payers
         self.coverage = coverage
+        self.learned = learned
         self.rules = [r() for r in (rules if rules is not None else all_rules())]
         self.today = today or date.today()
         self._plans: dict[frozenset[str], tuple[tuple[Rule, frozenset[str] | None], ...]] = {}
@@ -383,7 +390,8 @@ class Scrubber:
         header = claim.header
         if header is not self._file_date_header:        # BHT04 of the transaction set, parsed once
             self._file_date, self._file_date_header = header.file_date, header
-        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date, None, self.coverage)
+        return ClaimContext(claim, payer, self.tables, self.drugs, self.today, self._file_date, None, self.coverage,
+                            self.learned)
 
     def scrub(self, claim: Claim) -> ClaimResult:
         ctx = self.context(claim)

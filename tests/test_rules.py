@@ -46,9 +46,18 @@ def _resources() -> tuple[Any, Any, Any]:
     return load_code_tables(), load_drug_tables(), load_payer_profiles()
 
 
-def _scrubber(rules: list[type[Rule]], today: date) -> Scrubber:
+def _scrubber(rules: list[type[Rule]], today: date, case: dict[str, Any] | None = None) -> Scrubber:
     tables, drugs, payers = _resources()
-    return Scrubber(tables=tables, drugs=drugs, payers=payers, rules=rules, today=today)
+    learned = None
+    if case and case.get("learned"):        # a learned table (JSON) beside the case file (LRN rules)
+        from config.learned import load_learned_table
+
+        learned = load_learned_table(CASES_DIR / case["learned"])
+    if case and case.get("payers"):         # payer-id overrides, as dermedi.toml [payers."<id>"]
+        from config.payers import load_payer_profiles
+
+        payers = load_payer_profiles(case["payers"])
+    return Scrubber(tables=tables, drugs=drugs, payers=payers, rules=rules, today=today, learned=learned)
 
 
 def run_case(rule_id: str, case: dict[str, Any]) -> tuple[list[ScrubFinding], bool]:
@@ -58,7 +67,7 @@ def run_case(rule_id: str, case: dict[str, Any]) -> tuple[list[ScrubFinding], bo
         today = date.fromisoformat(today)
     rules = all_rules() if expect in ("held", "clean") else [get_rule(rule_id)]
     claim = next(Parser837(build_837_bytes([case["claim"]]), f"{rule_id}.837").claims())
-    result = _scrubber(rules, today).scrub(claim)
+    result = _scrubber(rules, today, case).scrub(claim)
     return result.findings, result.held
 
 

@@ -74,6 +74,19 @@ def _timely_flags(engine: Engine, settings: Settings, submission_ids: list[int])
             typer.echo(f"warning: {line}")
 
 
+def _check_scrubber(settings: Any) -> None:
+    """Build today's scrubber now: a configured MCD or learned table that cannot be read stops the
+    send with one line and exit code 4 (nothing is sent scrubbed by less than the configuration says)."""
+    from clearinghouse.scrub import make_scrubber
+    from config.coverage import CoverageError
+    from config.learned import LearnedTableError
+
+    try:
+        make_scrubber(settings)
+    except (CoverageError, LearnedTableError) as exc:
+        fail(str(exc), EXIT_CONFIG)
+
+
 @app.command("send")
 def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to send")],
              clearinghouse: ChOpt, config: ConfigOpt = None,
@@ -88,9 +101,11 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
             fail(f"{f}: no such file")
     with _context(config) as (settings, engine):
         profile = _profile(settings, clearinghouse)
-        with x12_errors():
-            for f in files:  # every input is readable before anything is queued
-                check_readable(f)
+        _check_scrubber(settings)
+        if len(files) > 1:
+            with x12_errors():
+                for f in files:  # every input is readable before anything of any is queued
+                    check_readable(f)
         with run_lock(engine, f"ch-{profile.name}", fallback_dir=lock_dir(settings)):
             prepared = []
             with x12_errors():

@@ -4,6 +4,7 @@ from dermedi.cli import (  # noqa: F401
     ch_cmds,
     demo_cmds,
     edi_cmds,
+    learn_cmds,
     remits_cmds,
     scrub_cmds,
     web_cmds,

@@ -17,8 +17,10 @@ tables_app = typer.Typer(no_args_is_help=True, help="Code tables (NCCI PTP/MUE a
 app.add_typer(tables_app, name="tables")
 
 
-def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> object:
+def _scrubber(config: str | None, today: str | None, ncci_db: bool = False, learned: Path | None = None,
+              no_learned: bool = False) -> object:
     from config.coverage import CoverageError, coverage_for_data_dir
+    from config.learned import LearnedTableError, load_learned_table
     from config.payers import PayerConfigError, load_payer_profiles
     from config.settings import ConfigError, load_settings
     from config.tables import TableError
@@ -35,8 +37,11 @@ def _scrubber(config: str | None, today: str | None, ncci_db: bool = False) -> o
             from store.ncci import load_tables_with_db
 
             tables = load_tables_with_db(open_database(settings.database.url))
-        return Scrubber(payers=payers, today=day, tables=tables, coverage=coverage)  # type: ignore[arg-type]
-    except (ConfigError, PayerConfigError, TableError, CoverageError) as exc:
+        table_path = None if no_learned else (learned or settings.learning.table)
+        table = load_learned_table(table_path) if table_path else None
+        return Scrubber(payers=payers, today=day, tables=tables, coverage=coverage,  # type: ignore[arg-type]
+                        learned=table)
+    except (ConfigError, PayerConfigError, TableError, CoverageError, LearnedTableError) as exc:
         fail(str(exc), EXIT_CONFIG)
     except ValueError as exc:
         fail(f"--today: {exc}", EXIT_BAD_INPUT)
@@ -78,6 +83,9 @@ def scrub(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no summary line")] = False,
     ncci_db: Annotated[bool, typer.Option("--ncci-db", help="overlay the NCCI PTP/MUE rows imported with "
                                           "`dermedi tables import-ncci`")] = False,
+    learned: Annotated[Path | None, typer.Option("--learned", help="payer-learned table (`dermedi learn -o`); "
+                                                 "default: [learning] table of dermedi.toml")] = None,
+    no_learned: Annotated[bool, typer.Option("--no-learned", help="ignore the configured learned table")] = False,
 ) -> None:
     """Scrub an 837P: split into clean and held claims, write the report.
 
@@ -88,7 +96,7 @@ def scrub(
 
     if not input_file.is_file():
         fail(f"{input_file}: no such file", EXIT_BAD_INPUT)
-    scrubber = _scrubber(config, today, ncci_db)
+    scrubber = _scrubber(config, today, ncci_db, learned, no_learned)
     assert isinstance(scrubber, Scrubber)
     _freeze_tables()
     _exit_on_sigterm()
