@@ -40,9 +40,12 @@ def _sqlite_file(url: str) -> Path | None:
     return None
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """An engine for ``url``; SQLite files are created 0600 with WAL and a busy timeout."""
-    kwargs: dict[str, Any] = {"echo": echo, "future": True}
+def make_engine(url: str, *, echo: bool = False, **options: Any) -> Engine:
+    """An engine for ``url``; SQLite files are created 0600 with WAL and a busy timeout.
+
+    ``options`` go to :func:`sqlalchemy.create_engine` (e.g. ``pool_size`` for a web server).
+    """
+    kwargs: dict[str, Any] = {"echo": echo, "future": True, **options}
     path = _sqlite_file(url)
     if path is not None:
         if path.parent and not path.parent.exists():

@@ -7,4 +7,5 @@ from dermedi.cli import (  # noqa: F401
     learn_cmds,
     remits_cmds,
     scrub_cmds,
+    web_cmds,
 )

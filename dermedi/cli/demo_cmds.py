@@ -130,7 +130,7 @@ def demo(
         raise typer.Exit(code)
 
     _heading("4. The denial team's worklist (highest priority first)")
-    code = _run(worklist_list, config=cfg, category=None, status=None, owner=None, claim=None, limit=None,
+    code = _run(worklist_list, config=cfg, category=None, status=None, owner=None, claim=None, limit=0, after=None,
                 fmt=ListFormat.table)
     if code != EXIT_OK:
         raise typer.Exit(code)

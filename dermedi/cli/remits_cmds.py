@@ -30,6 +30,25 @@ ConfigOpt = Annotated[str | None, typer.Option(
     "--config", help="dermedi.toml (default: $DERMEDI_CONFIG, ./dermedi.toml)")]
 
 
+def _login_name() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _cli_actor(user: str | None) -> Any:
+    """The audit actor of a CLI command: the --user given (else the login name), channel cli."""
+    from remits.actions import Actor
+
+    return Actor(user or _login_name(), "cli", "")
+
+
+ViewerOpt = Annotated[str | None, typer.Option("--user", help="who looks (audit trail; default: your login name)")]
+
+
 class ListFormat(StrEnum):
     table = "table"
     json = "json"
@@ -163,12 +182,13 @@ def quarantine_release(file_id: Annotated[int, typer.Argument(help="quarantine i
                        user: Annotated[str, typer.Option("--user", help="who accepts the file as it is")],
                        config: ConfigOpt = None) -> None:
     """Ingest a quarantined file as it is: its denials become worklist items now."""
-    from remits.ingest import IngestError, release_quarantined
+    from remits.actions import release_remit
+    from remits.ingest import IngestError
 
     settings = _settings(config)
     with _engine(settings) as engine:
         try:
-            r = release_quarantined(engine, file_id, user=user, settings=settings)
+            r = release_remit(engine, file_id, _cli_actor(user), settings)
         except IngestError as exc:
             fail(str(exc), EXIT_FINDINGS)
         except X12Error as exc:
@@ -296,8 +316,10 @@ def worklist_list(config: ConfigOpt = None,
                   after: Annotated[int | None, typer.Option("--after", help="the last item id of the previous "
                                                                                "page (keyset pagination)")] = None,
                   all_: Annotated[bool, typer.Option("--all", help="include resolved and written-off items")] = False,
-                  fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table) -> None:
+                  fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+                  user: ViewerOpt = None) -> None:
     """Worklist items, highest priority first (open items unless --status or --all)."""
+    from remits.actions import audit
     from remits.classify import CATEGORIES
     from remits.worklist import STATUSES, WorklistError, csv_text, items_as_dicts, list_items
     from store import session_scope
@@ -316,6 +338,7 @@ def worklist_list(config: ConfigOpt = None,
         except WorklistError as exc:
             fail(str(exc), EXIT_FINDINGS)
         rows = items_as_dicts(s, items)
+        audit(s, _cli_actor(user), "view_queue", "queue", None, f"{len(rows)} rows")
     if limit and len(rows) == limit:
         typer.echo(f"dermedi: more items: --after {rows[-1]['id']} for the next page", err=True)
     if fmt is ListFormat.json:
@@ -330,13 +353,17 @@ def worklist_list(config: ConfigOpt = None,
 def worklist_next(user: Annotated[str, typer.Option("--user", help="who takes the item")], config: ConfigOpt = None,
                   fmt: Annotated[OutFormat, typer.Option("--format")] = OutFormat.table) -> None:
     """Take the highest-priority unowned item (atomic: two people never get the same item)."""
-    from remits.worklist import item_dict, next_item
+    from remits.actions import take_next
+    from remits.worklist import WorklistError, item_dict
     from store import session_scope
     from store.remits import WorkItem
 
     settings = _settings(config)
     with _engine(settings) as engine:
-        item_id = next_item(engine, user)
+        try:
+            item_id = take_next(engine, _cli_actor(user))
+        except WorklistError as exc:
+            fail(str(exc))
         if item_id is None:
             typer.echo("the queue is empty")
             raise typer.Exit(EXIT_FINDINGS)
@@ -355,7 +382,7 @@ def worklist_update(item_id: Annotated[int, typer.Argument()], config: ConfigOpt
                     owner: Annotated[str | None, typer.Option("--owner", help="re-assign ('' = nobody)")] = None,
                     ) -> None:
     """Change an item's status (legal transitions only), add a note, or re-assign it."""
-    from remits.worklist import update_item
+    from remits.actions import change_item
     from store import session_scope
 
     if status is None and not note and owner is None:
@@ -365,7 +392,7 @@ def worklist_update(item_id: Annotated[int, typer.Argument()], config: ConfigOpt
     with _engine(settings) as engine:
         try:
             with session_scope(engine) as s:
-                item = update_item(s, item_id, status=status, note=note, user=user, owner=owner)
+                item = change_item(s, item_id, _cli_actor(user), status=status, note=note, owner=owner)
                 line = f"item {item.id}: {item.status}" + (f", owner {item.owner}" if item.owner else "")
         except err as exc:
             fail(str(exc), EXIT_FINDINGS)
@@ -373,8 +400,9 @@ def worklist_update(item_id: Annotated[int, typer.Argument()], config: ConfigOpt
 
 
 @worklist_app.command("show")
-def worklist_show(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None) -> None:
+def worklist_show(item_id: Annotated[int, typer.Argument()], config: ConfigOpt = None, user: ViewerOpt = None) -> None:
     """One item with its history and what the scrubber said about the claim."""
+    from remits.actions import audit
     from remits.worklist import item_dict, item_history, scrub_flags
     from store import session_scope
     from store.remits import WorkItem
@@ -384,6 +412,7 @@ def worklist_show(item_id: Annotated[int, typer.Argument()], config: ConfigOpt =
         item = s.get(WorkItem, item_id)
         if item is None:
             fail(f"no worklist item {item_id}", EXIT_FINDINGS)
+        audit(s, _cli_actor(user), "view_item", "work_item", item_id, f"claim {item.claim_id}")
         flags = scrub_flags(s, [item.claim_id]).get(item.claim_id, [])
         data = item_dict(item, flags)
         data["history"] = [{"at": e.at.isoformat(), "user": e.actor, "event": e.event, "from": e.from_status,
@@ -398,14 +427,16 @@ def worklist_export(csv_path: Annotated[Path, typer.Option("--csv", help="output
                     config: ConfigOpt = None,
                     category: Annotated[str | None, typer.Option("--category")] = None,
                     status: Annotated[str | None, typer.Option("--status")] = None,
-                    owner: Annotated[str | None, typer.Option("--owner")] = None) -> None:
+                    owner: Annotated[str | None, typer.Option("--owner")] = None, user: ViewerOpt = None) -> None:
     """Export the worklist as CSV (mode 0600)."""
+    from remits.actions import audit
     from remits.worklist import export_csv
     from store import session_scope
 
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:
         n = export_csv(s, csv_path, category=category, status=status, owner=owner)
+        audit(s, _cli_actor(user), "export", "queue", None, f"{n} rows")
     typer.echo(f"{n} items written to {csv_path}")
 
 
@@ -414,7 +445,7 @@ def worklist_correct(item_id: Annotated[int, typer.Argument()],
                      out: Annotated[Path, typer.Option("-o", "--output", help="replacement 837P to write")],
                      config: ConfigOpt = None, user: Annotated[str, typer.Option("--user")] = "dermedi") -> None:
     """Write a replacement 837P (CLM05-3=7, REF*F8) for review.  Never sent automatically."""
-    from remits.correct import write_corrected_claim
+    from remits.actions import corrected_claim_file
     from store import session_scope
 
     err = _worklist_errors()
@@ -422,7 +453,7 @@ def worklist_correct(item_id: Annotated[int, typer.Argument()],
     with _engine(settings) as engine:
         try:
             with session_scope(engine) as s:
-                result = write_corrected_claim(s, item_id, out, user=user, settings=settings)
+                result = corrected_claim_file(s, item_id, out, _cli_actor(user), settings=settings)
         except err as exc:
             fail(str(exc), EXIT_FINDINGS)
     typer.echo(result.summary())
@@ -458,14 +489,16 @@ def worklist_proof(item_id: Annotated[int, typer.Argument()], config: ConfigOpt 
 
 
 @worklist_app.command("reprioritize")
-def worklist_reprioritize(config: ConfigOpt = None) -> None:
+def worklist_reprioritize(config: ConfigOpt = None, user: ViewerOpt = None) -> None:
     """Recompute the priority of open items (deadline urgency moves with the calendar)."""
+    from remits.actions import audit
     from remits.worklist import refresh_priorities
     from store import session_scope
 
     settings = _settings(config)
     with _engine(settings) as engine, session_scope(engine) as s:
         n = refresh_priorities(s)
+        audit(s, _cli_actor(user), "reprioritize", "queue", None, f"{n} priorities changed")
     typer.echo(f"{n} priorities changed")
 
 
