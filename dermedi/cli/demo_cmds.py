@@ -104,7 +104,7 @@ def demo(
     for f in claims_files:
         stem = f.stem
         typer.echo(f"{f.name}:")
-        code = _run(scrub, input_file=f, clean_out=workdir / "reports" / f"{stem}.clean.837",
+        code = _run(scrub, inputs=[f], clean_out=workdir / "reports" / f"{stem}.clean.837",
                     held_out=workdir / "reports" / f"{stem}.held.837",
                     report=workdir / "reports" / f"{stem}.json", html=workdir / "reports" / f"{stem}.html",
                     today=today, config=cfg, quiet=False, ncci_db=False)
