@@ -602,3 +602,28 @@ def test_two_server_processes_share_sessions(world: World) -> None:
         assert a.get("/queue").headers["location"] == "/login"
     finally:
         second_engine.dispose()
+
+
+def test_dashboard_banner_lists_late_answers_and_the_learned_patterns(world: World, tmp_path: Path) -> None:
+    """Issue 13's watch and issue 12's learned table on the team's dashboard."""
+    import shutil
+
+    from clearinghouse import ledger
+    from config.settings import LearningSettings
+
+    w = world
+    sid, _ = ledger.queue_submission(
+        w.engine, clearinghouse="acme", content_sha256="c" * 64, file_sha256="f" * 64, source_sha256=None,
+        source_name="batch.837", size=100, isa13=77, remote_dir="up", remote_name="batch_000000077.x12",
+        local_path="/nonexistent", claims=[ledger.ClaimRef("LATE-1", "a" * 64, "0001")])
+    ledger.mark_sent(w.engine, sid, when=datetime.now(UTC) - timedelta(days=10))
+    table = tmp_path / "learned.json"
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "rules" / "LRN001-table.json", table)
+    settings = Settings(database=DatabaseSettings(url=str(w.engine.url)), learning=LearningSettings(table=str(table)))
+    app = create_app(settings, WebConfig(), engine=w.engine)
+    page = unescape(Client(app, "lead1").get("/dashboard").text)
+    assert "Answers that did not come" in page and "1 file(s) without a 999" in page
+    assert "batch_000000077.x12" in page
+    assert "Payer-learned edits" in page and "17110" in page and "8 / 10" in page
+    mine = unescape(Client(app, "bill1").get("/dashboard").text)
+    assert "Answers that did not come" in mine and "Payer-learned edits" not in mine   # the team's view only

@@ -4,6 +4,8 @@ see the team's and any person's."""
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -41,13 +43,40 @@ def dashboard(request: Request, db: Db, user: Worker) -> Response:
         charts.bars("Flagged denials by scrubber rule", data["scrubber"]["by_rule"], str, charts.ALT),
     ]
     if who is None:      # the team's view: claim aging from the ledger (unanswered claims by age)
-        from decimal import Decimal
-
         from remits.aging import BUCKETS, aging
 
         ages = aging(db, date.today(), settings=request.app.state.settings)
         figs.append(charts.columns("Claims awaiting payment by age (amount)",
                                    [(b, Decimal(str(ages["total"][b]["amount"]))) for b in BUCKETS], m,
                                    label_from=0))
+    settings = request.app.state.settings
+    late = _late(db, settings)
+    learned = _learned(settings) if who is None else None
     audit(db, actor_of(request, user), "view_dashboard", "dashboard", who or "team")
-    return render(request, "dashboard.html", user, data=data, figs=figs, owner=who, is_lead=user.role == "lead")
+    return render(request, "dashboard.html", user, data=data, figs=figs, owner=who, is_lead=user.role == "lead",
+                  late=late, learned=learned)
+
+
+def _late(db: Db, settings: Any) -> dict[str, Any]:
+    """Answers that did not come (issue 13's watch): late 999s and 277CAs, rejected files not sent
+    again, claims past their 835 window; for the banner and its list (file names, counts, no PHI)."""
+    from remits.aging import late_report
+
+    rep = late_report(db, date.today(), settings=settings)
+    return {"alerts": rep.alerts, "files": rep.files, "claims_277ca": len(rep.claims_277ca),
+            "claims_835": len(rep.claims_835), "amount_835": sum((c.amount for c in rep.claims_835), Decimal(0)),
+            "rejections": rep.rejections}
+
+
+def _learned(settings: Any) -> dict[str, Any] | None:
+    """The payer-learned patterns (issue 12's table of `dermedi learn`), when one is configured."""
+    path = getattr(getattr(settings, "learning", None), "table", None)
+    if not path:
+        return None
+    from config.learned import LearnedTableError, load_learned_table
+    from remits.learn import learned_summary
+
+    try:
+        return learned_summary(load_learned_table(path))
+    except LearnedTableError as exc:
+        return {"error": str(exc), "patterns": [], "source": {}}
