@@ -203,6 +203,9 @@ class WorkItem(Base):
         Index("ix_work_items_owner_priority", "owner", text("priority DESC"), "id"),
         Index("ix_work_items_payer_priority", "payer_id", text("priority DESC"), "id"),
         Index("ix_work_items_remit_date", "remit_date"),
+        # covering index of the summary's breakdowns (migration 0009_summary_index)
+        Index("ix_work_items_summary", "source", "category", "group_code", "carc_sent", "carc", "payer_name",
+              "payer_id", "procedure", "status", "amount"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
