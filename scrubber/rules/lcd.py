@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from config.coverage import CoverageTables, Lcd
 from edi.x837 import ServiceLine
 from scrubber.engine import ClaimContext, Rule, ScrubFinding
 from scrubber.rules._common import MOHS_ALL
@@ -77,6 +78,19 @@ def _mac(ctx: ClaimContext) -> str:
     return cov.mac(claim_state(ctx))
 
 
+def _lcd_for(ctx: ClaimContext, kind: str) -> tuple[CoverageTables, str, Lcd] | None:
+    """(coverage tables, MAC, its LCD of this ``kind``) for an original Medicare claim, else None."""
+    mac = _mac(ctx)
+    if not mac:
+        return None
+    cov = ctx.coverage
+    assert cov is not None
+    lcd = cov.lcd(mac, kind)
+    if lcd is None:
+        return None
+    return cov, mac, lcd
+
+
 class BenignLesionIndication(Rule):
     """Medicare removal of a benign skin lesion without a covered indication on the line (MAC LCD).
 
@@ -128,14 +142,10 @@ class BenignLesionIndication(Rule):
     triggers = _BENIGN_CODES
 
     def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
-        mac = _mac(ctx)
-        if not mac:
+        found = _lcd_for(ctx, "benign")
+        if found is None:
             return ()
-        cov = ctx.coverage
-        assert cov is not None
-        lcd = cov.lcd(mac, "benign")
-        if lcd is None:
-            return ()
+        cov, mac, lcd = found
         out: list[ScrubFinding] = []
         article = cov.article(lcd)
         for ln in ctx.lines:
@@ -233,14 +243,10 @@ class MohsAppropriateUse(Rule):
     triggers = MOHS_ALL
 
     def check(self, ctx: ClaimContext) -> Iterable[ScrubFinding]:
-        mac = _mac(ctx)
-        if not mac:
+        found = _lcd_for(ctx, "mohs_auc")
+        if found is None:
             return ()
-        cov = ctx.coverage
-        assert cov is not None
-        lcd = cov.lcd(mac, "mohs_auc")
-        if lcd is None:
-            return ()
+        cov, mac, lcd = found
         article = cov.article(lcd)
         out: list[ScrubFinding] = []
         for ln in ctx.lines:
