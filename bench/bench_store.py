@@ -34,6 +34,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(REPO / "tests"))
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -83,18 +84,10 @@ def database(kind: str, pg: str, tmp: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{tmp / f'bench-{uuid.uuid4().hex[:6]}.db'}"
         return
-    from sqlalchemy import create_engine, text
+    from dbfixtures import pg_schema
 
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{pg}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with pg_schema(pg, prefix="bench_") as url:
+        yield url
 
 
 def timed(fn: Callable[[], Any], n: int) -> dict[str, float]:

@@ -14,33 +14,17 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dbfixtures import pg_schema  # noqa: F401  (the scratch schema of the failover tests and bench)
 from sqlalchemy import create_engine, text
 from sshd import SFTP_USER, ClientKeys, SSHServer, make_837
 
-PG_ADMIN_URL = os.environ.get("DERMEDI_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 # the spawned schedulers scrub with the parser only (as the parser_only_scrubber fixture does in process)
 SHIM = ("import clearinghouse.scrub as s; s.make_scrubber = lambda _settings: None; "
         "from dermedi.cli import main; main()")
-
-
-@contextmanager
-def pg_schema() -> Iterator[str]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def write_config(folder: Path, server: SSHServer, keys: ClientKeys, url: str, every: str = "every 1s") -> Path:
