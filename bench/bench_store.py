@@ -41,18 +41,19 @@ PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # --- one measured operation, in a process of its own (peak RSS is the process's) ----------------
 
 def _one(op: str, url: str, path: str, workdir: str) -> None:
+    from clearinghouse.submit import send_files  # imported before the collector is set, as the CLI does
+    from dermedi.cli.app import batch_gc
+    from remits.ingest import ingest_835_file
     from store import make_engine, migrate
 
+    batch_gc()      # the garbage collector as `dermedi` runs it (one CLI run is one batch)
     migrate(url)
     engine = make_engine(url)
     t0, c0 = time.perf_counter(), time.process_time()
     if op == "ingest":
-        from remits.ingest import ingest_835_file
-
         r = ingest_835_file(engine, path)
         claims, extra = r.claims, {"items": r.items_created, "status": r.status}
     else:
-        from clearinghouse.submit import send_files
         from config.settings import ClearinghouseProfile, DatabaseSettings, Settings
 
         w = Path(workdir)

@@ -34,7 +34,7 @@ from clearinghouse.transport import Transport, remove_stray_parts, upload_atomic
 from config.settings import ClearinghouseProfile, Settings
 from edi.files import private_open
 from edi.reader import Delimiters
-from edi.x837 import Claim, ClaimWriter, Parser837
+from edi.x837 import Claim, ClaimWriter, Parser837, claim_identity
 from store import session_scope
 from store.records import forget_records, record_scrub_results, record_submitted_claims
 
@@ -49,35 +49,15 @@ Sleep = Callable[[float], None]
 
 def outbound_writer(out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None,
                     usage_indicator: str | None, receiver: tuple[str, str] | None = None,
-                    sender: tuple[str, str] | None = None) -> ClaimWriter:
+                    sender: tuple[str, str] | None = None, canonical_hash: Any = None) -> ClaimWriter:
     """The ClaimWriter of an outbound file: the profile's ISA sender/receiver, and source interchanges
     with the same envelope (but control numbers and dates) merged into the file's one ISA."""
     return ClaimWriter(out, delimiters, isa_control=isa_control, usage_indicator=usage_indicator,
-                       sender=sender, receiver=receiver, merge_envelopes=True)
-
-
-def claim_identity(claim: Claim) -> tuple[str, int]:
-    """A claim's identity for exactly-once, and the bytes it takes in the output (roughly), in one pass.
-
-    The identity is the sha256 of its provider/subscriber/patient context and its own segments (HL
-    numbering excluded), so the same claim in another batch has the same hash: each segment's elements
-    joined by US (0x1F) and ended by RS (0x1E), the context and the claim parted by GS (0x1D)."""
-    texts: list[str] = []
-    size = 0
-    for node in (claim.billing, claim.subscriber, claim.patient):
-        if node is not None and node.segments:
-            hl = node.segments[0].elements
-            size += len(hl) + sum(map(len, hl)) + 2
-            texts.extend("\x1f".join(s.elements) for s in node.segments[1:])
-    context = len(texts)
-    texts.extend("\x1f".join(s.elements) for s in claim.all_segments())
-    size += sum(map(len, texts)) + 3 * len(texts)
-    payload = "".join(t + "\x1e" for t in texts[:context]) + "\x1d" + "".join(t + "\x1e" for t in texts[context:])
-    return hashlib.sha256(payload.encode("latin-1", "replace")).hexdigest(), size
+                       sender=sender, receiver=receiver, merge_envelopes=True, canonical_hash=canonical_hash)
 
 
 def claim_sha256(claim: Claim) -> str:
-    """The claim's identity for exactly-once (see :func:`claim_identity`)."""
+    """The claim's identity for exactly-once (see :func:`edi.x837.claim_identity`)."""
     return claim_identity(claim)[0]
 
 
@@ -86,8 +66,7 @@ class _OpenFile:
     temp: Path
     handle: IO[bytes]
     writer: ClaimWriter
-    hasher: HashingWriter
-    canonical: ClaimWriter
+    hasher: HashingWriter       # the file's own sha256 and size, as it is written
     isa13: int
     claims: ClaimSpool
 
@@ -165,7 +144,6 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
         nonlocal current
         if current is not None:
             current.writer.close()
-            current.canonical.close()
             current.handle.flush()
             os.fsync(current.handle.fileno())
             current.handle.close()
@@ -197,27 +175,24 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 result.already_submitted += 1
                 continue
             if current is not None and current.claims and \
-                    current.hasher.size + size + ENVELOPE_SLACK > profile.max_file_size:
+                    current.writer.canonical_size + size + ENVELOPE_SLACK > profile.max_file_size:
                 close_current()  # max_file_size: the rest goes into the next file (own ISA13)
             if current is None or not current.writer.can_continue(claim):
                 close_current()
                 isa13 = ledger.next_control_number(engine, profile.name)
                 temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
                 handle = private_open(temp)
-                hasher = HashingWriter()
+                # the content hash (the file as it reads with control number 0: the same claims queued
+                # again under another ISA13 are the same content) is taken as the file is written
+                hasher = HashingWriter(forward=handle)
                 current = _OpenFile(
                     temp=temp, handle=handle, isa13=isa13, hasher=hasher,
-                    writer=outbound_writer(handle, parser.delimiters, isa_control=isa13,
+                    writer=outbound_writer(cast(IO[bytes], hasher), parser.delimiters, isa_control=isa13,
                                            usage_indicator=profile.isa_usage_indicator,
-                                           receiver=receiver, sender=sender),
-                    canonical=outbound_writer(cast(IO[bytes], hasher), parser.delimiters, isa_control=0,
-                                              usage_indicator=profile.isa_usage_indicator,
-                                              receiver=receiver, sender=sender),
+                                           receiver=receiver, sender=sender, canonical_hash=hashlib.sha256()),
                     claims=ClaimSpool(temp.with_suffix(".claims")))
                 files.append(current)
             current.writer.write(claim)
-            current.canonical.write(claim)
-            current.canonical.flush()  # so that hasher.size is the size written so far
             current.claims.append(ledger.ClaimRef(claim.claim_id, sha, current.writer.st02))
             result.clean += 1
         batch.clear()
@@ -277,13 +252,13 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
 
     try:
         for of in files:
-            content_sha = of.hasher.hexdigest()
+            content_sha = of.writer.canonical_hash.hexdigest()
             name = remote_name(profile.file_name_template, name=source.stem, control=of.isa13)
             final_local = out_dir / name
             commit(of.temp, final_local)
             sid, created = ledger.queue_submission(
-                engine, clearinghouse=profile.name, content_sha256=content_sha, file_sha256=sha256_file(final_local),
-                source_sha256=source_sha, source_name=source.name, size=final_local.stat().st_size, isa13=of.isa13,
+                engine, clearinghouse=profile.name, content_sha256=content_sha, file_sha256=of.hasher.hexdigest(),
+                source_sha256=source_sha, source_name=source.name, size=of.hasher.size, isa13=of.isa13,
                 remote_dir=profile.upload_dir, remote_name=name, local_path=str(final_local), claims=of.claims)
             if created:
                 result.queued.append(sid)

@@ -13,13 +13,14 @@ their 2010 loops) and :class:`Claim` (2300 with its 2310-2330 loops and 2400 lin
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 from datetime import date as _Date  # the name "date" is shadowed inside Claim (Claim.date)
 from decimal import Decimal
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from edi.errors import Finding, X12Error
 from edi.reader import Delimiters, Segment, SegmentReader, check_transaction_type, write_segments
@@ -488,6 +489,35 @@ class Claim:
 Event = Envelope | TransactionHeader | HLNode | Claim
 
 
+def claim_identity(claim: Claim) -> tuple[str, int]:
+    """A claim's identity for exactly-once, and the bytes it takes in the output (roughly), in one pass.
+
+    The identity is the sha256 of its provider/subscriber/patient context and its own segments (HL
+    numbering excluded), so the same claim in another batch has the same hash: each segment's elements
+    joined by US (0x1F) and ended by RS (0x1E), the context and the claim parted by GS (0x1D).  The
+    size is the claim's and its context's elements and separators, plus three bytes a segment."""
+    context: list[str] = []
+    size = 0
+    for node in (claim.billing, claim.subscriber, claim.patient):
+        if node is not None:
+            segs = node.segments
+            if segs:
+                hl = segs[0].elements
+                size += len(hl) + sum(map(len, hl)) + 2
+                for k in range(1, len(segs)):
+                    context.append("\x1f".join(segs[k].elements))
+    own = ["\x1f".join(seg.elements) for seg in claim.segments]
+    for line in claim.lines:
+        for seg in line.segments:
+            own.append("\x1f".join(seg.elements))
+    payload = ((("\x1e".join(context) + "\x1e") if context else "") + "\x1d"
+               + (("\x1e".join(own) + "\x1e") if own else ""))
+    n = len(context) + len(own)
+    # payload = every segment's text and its RS, and the one GS: the texts' length is len - n - 1
+    size += len(payload) - n - 1 + 3 * n
+    return hashlib.sha256(payload.encode("latin-1", "replace")).hexdigest(), size
+
+
 class Parser837:
     """Streaming 837P parser: iterate :meth:`events` or :meth:`claims`.
 
@@ -716,8 +746,17 @@ class ClaimWriter:
 
     def __init__(self, out: IO[bytes], delimiters: Delimiters, *, isa_control: int | None = None,
                  usage_indicator: str | None = None, sender: tuple[str, str] | None = None,
-                 receiver: tuple[str, str] | None = None, merge_envelopes: bool = False) -> None:
+                 receiver: tuple[str, str] | None = None, merge_envelopes: bool = False,
+                 canonical_hash: Any = None) -> None:
         self.out = out
+        #: A hashlib object fed the output as it would read with ``isa_control=0`` (ISA13/IEA02
+        #: ``000000000``, GS06/GE02 ``0``): the file's content without its control numbers, hashed
+        #: in the same pass instead of written a second time.  Needs ``isa_control``.
+        self.canonical_hash = canonical_hash
+        self._canon: list[tuple[int, str]] = []     # (index in _buf, the canonical text of that segment)
+        #: Bytes of output so far (written and buffered), and the same for the canonical variant.
+        self.size = 0
+        self.canonical_size = 0
         self.d = delimiters
         self.isa_control = isa_control
         self.usage_indicator = usage_indicator
@@ -745,14 +784,36 @@ class ClaimWriter:
     def _emit(self, elements: list[str], pre: str | None = None, origin: int = 0) -> None:
         if self.origins is not None:
             self.origins.append(origin)
-        self._buf.append((self._pre if pre is None else pre) + self.d.element.join(elements) + self.d.segment)
+        lead = self._pre if pre is None else pre
+        text = lead + self.d.element.join(elements) + self.d.segment
+        self.size += len(text)
+        if self.canonical_hash is not None and elements[0] in _CONTROL_AT:
+            at, zero = _CONTROL_AT[elements[0]]
+            canon = list(elements)
+            canon[at] = zero
+            ctext = lead + self.d.element.join(canon) + self.d.segment
+            self._canon.append((len(self._buf), ctext))
+            self.canonical_size += len(ctext)
+        else:
+            self.canonical_size += len(text)
+        self._buf.append(text)
         self._pending += 1
         if self._pending > 4096:
             self.flush()
 
     def flush(self) -> None:
         if self._buf:
-            self.out.write("".join(self._buf).encode("latin-1"))
+            data = "".join(self._buf).encode("latin-1")
+            self.out.write(data)
+            h = self.canonical_hash
+            if h is not None:
+                if self._canon:
+                    for i, ctext in self._canon:
+                        self._buf[i] = ctext
+                    self._canon.clear()
+                    h.update("".join(self._buf).encode("latin-1"))
+                else:
+                    h.update(data)
             self._buf.clear()
         self._pending = 0
 
@@ -890,7 +951,10 @@ class ClaimWriter:
             segs.extend(line.segments)
         for s in segs:
             parts.append(esep_join(s.elements))
-        self._buf.append(pre + (term + pre).join(parts) + term)
+        text = pre + (term + pre).join(parts) + term
+        self._buf.append(text)
+        self.size += len(text)
+        self.canonical_size += len(text)
         if origins is not None:
             origins.extend([s.number for s in segs])
         self._st_segments += len(parts)
@@ -902,7 +966,10 @@ class ClaimWriter:
     def close(self) -> None:
         self._close_isa()
         if self.claims_written:
-            self._buf.append(self._trailer)
+            trailer = self._trailer
+            self._buf.append(trailer)
+            self.size += len(trailer)
+            self.canonical_size += len(trailer)
         self.flush()
 
     @property
@@ -911,6 +978,9 @@ class ClaimWriter:
 
 
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+#: Where an envelope segment carries the output's control number, and how it reads with ``isa_control=0``.
+_CONTROL_AT: dict[str, tuple[int, str]] = {"ISA": (13, "000000000"), "GS": (6, "0"), "GE": (2, "0"),
+                                           "IEA": (2, "000000000")}
 
 
 def _padded_isa(elements: list[str]) -> list[str]:

@@ -140,16 +140,29 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row], *, returnin
                if p is not None or table.c[c].foreign_keys]
     take = itemgetter(*columns)
     params: list[Any] = []
+    # the last value converted in each such column and what it became: a batch's rows share many
+    # values (the same timestamp, file hash, payer), converted once instead of once a row
+    last_in: list[Any] = [_NOTHING] * len(special)
+    last_out: list[Any] = [None] * len(special)
     for row in rows:
         got = take(row.values)
         vals = list(got) if len(columns) > 1 else [got]
-        for i, c, p, ref in special:
+        for j, (i, c, p, ref) in enumerate(special):
             x = vals[i]
+            if x is last_in[j]:
+                vals[i] = last_out[j]
+                continue
             if ref and isinstance(x, Row):
                 x = _resolve(x, c)
-            vals[i] = p(x) if p is not None else x
+            y = p(x) if p is not None else x
+            if not ref:
+                last_in[j], last_out[j] = x, y
+            vals[i] = y
         params.append(tuple(vals))
     conn.exec_driver_sql(sql, params)
+
+
+_NOTHING = object()
 
 
 #: From this many rows on, PostgreSQL gets them by ``COPY ... FROM STDIN`` (psycopg), not executemany.

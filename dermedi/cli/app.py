@@ -28,13 +28,24 @@ def _root(version: bool = typer.Option(False, "--version", is_eager=True, callba
     """dermedi: dermatology claims in HIPAA X12."""
 
 
+def batch_gc() -> None:
+    """The garbage collector's settings for one CLI run, which is one batch (benches use them too).
+
+    The imported modules live until exit: freeze them out of every collection; and collect young
+    objects less often (parsing allocates millions of short-lived segments without reference
+    cycles).  ~10-15% of a parse; docs/performance.md."""
+    import gc
+
+    gc.freeze()
+    gc.set_threshold(20000, 20, 20)
+
+
 def main() -> None:
     """Entry point: run the app; an unexpected error is one line on stderr, never a traceback.
 
     The message names only the exception type (library messages may carry data from the
     input, i.e. PHI); ``DERMEDI_DEBUG=1`` shows the full traceback for developers.
     """
-    import gc
     from pathlib import Path
 
     from dermedi.native import StaleBuildError, check_fresh
@@ -49,11 +60,7 @@ def main() -> None:
 
     from dermedi.cli import commands  # noqa: F401  (registers the commands)
 
-    # One CLI run is one batch.  The imported modules live until exit: freeze them out of
-    # every collection; and collect young objects less often (parsing allocates millions of
-    # short-lived segments without reference cycles).  ~10-15% of a parse; docs/performance.md.
-    gc.freeze()
-    gc.set_threshold(20000, 20, 20)
+    batch_gc()
 
     try:
         app(standalone_mode=True)
