@@ -5,7 +5,8 @@
 
 Rows (each database):
 * 835 ingest of an N-claim file (a third of the claims with a CO-97 denial), in a process of its
-  own: claims/s of wall time, CPU seconds, peak RSS; again at N/5 claims, to show RSS is flat;
+  own: claims/s of wall time, CPU seconds, peak RSS (and those of the record writer process a big send
+  starts, store/writer.py); again at N/5 claims, to show RSS is flat;
 * ``send`` of an N-claim 837P (bench/gen_claims.py) to a ``directory`` clearinghouse (validate,
   scrub, ledger, submitted claims, upload), in a process of its own, likewise at N/5;
 * with N items in the worklist (bench/fill_store.py) and M remit lines: ``worklist next`` (30
@@ -67,8 +68,10 @@ def _one(op: str, url: str, path: str, workdir: str) -> None:
         p = res.prepared[0]
         claims, extra = p.claims_read, {"clean": p.clean, "held": p.held, "files": len(res.delivery.sent)}
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)   # the record writer process of a big send, if any
     print(json.dumps({"claims": claims, "seconds": wall, "cpu": cpu,
-                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}))
+                      "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "writer_cpu": child.ru_utime + child.ru_stime, "writer_rss_mb": child.ru_maxrss / 1024, **extra}))
 
 
 def run_one(op: str, url: str, path: Path) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from store import session_scope
-from store.bulk import Row, insert_rows
+from store.bulk import Row, insert_rows, insert_tuples
 from store.ledger import (
     PENDING_STATES,
     ControlSequence,
@@ -94,10 +94,10 @@ def queue_submission(engine: Engine, *, clearinghouse: str, content_sha256: str,
             insert_rows(conn, Submission.__table__, [sub], returning_ids=True)  # type: ignore[arg-type]
             # the file's claims, 5,000 to an executemany (the same transaction: all of them or none)
             it = iter(claims)
+            columns = ("submission_id", "clearinghouse", "claim_id", "claim_sha256", "st02", "ack_code")
             while chunk := list(islice(it, 5000)):
-                insert_rows(conn, SubmissionClaim.__table__, [  # type: ignore[arg-type]
-                    Row({"submission_id": sub, "clearinghouse": clearinghouse, "claim_id": c.claim_id[:38],
-                         "claim_sha256": c.claim_sha256, "st02": c.st02, "ack_code": None}) for c in chunk])
+                insert_tuples(conn, SubmissionClaim.__table__, columns,  # type: ignore[arg-type]
+                              [(sub.id, clearinghouse, c.claim_id[:38], c.claim_sha256, c.st02, None) for c in chunk])
             assert sub.id is not None
             return sub.id, True
     except IntegrityError:

@@ -35,8 +35,8 @@ from config.settings import ClearinghouseProfile, Settings
 from edi.files import private_open
 from edi.reader import Delimiters
 from edi.x837 import Claim, ClaimWriter, Parser837, claim_identity
-from store import session_scope
-from store.records import forget_records, record_scrub_results, record_submitted_claims
+from store import session_maker, session_scope
+from store.records import forget_records, record_scrub_results, record_submitted_claims, scrub_run_data, submitted_data
 
 log = logging.getLogger("dermedi.clearinghouse.submit")
 
@@ -120,10 +120,14 @@ def outgoing_dir(settings: Settings, profile: ClearinghouseProfile) -> Path:
     return Path(settings.data_dir) / "outgoing" / profile.name
 
 
-def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, source: Path) -> PrepareResult:
+def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, source: Path, *,
+            background: bool | None = None) -> PrepareResult:
     """Validate and scrub ``source``, queue its clean claims (new ones only), keep the held ones.
 
     Raises :class:`edi.errors.X12Error` for unreadable input; nothing is queued in that case.
+    ``background``: record the scrub runs and submitted claims through a writer process of their own
+    (:mod:`store.writer`); by default for an input of :data:`BACKGROUND_MIN_BYTES` or more on a
+    database another process can open.
     """
     source_sha = sha256_file(source)
     started = datetime.now(UTC)
@@ -151,25 +155,22 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
 
     batch: list[tuple[Claim, str, int]] = []   # claim, identity, size
     runs: list[Any] = []  # scrubber results not yet recorded for the denial worklists
-
-    def record_runs(session: Session) -> None:
-        if runs:
-            record_scrub_results(session, runs, file_sha256=source_sha)
-            runs.clear()
+    if background is None:
+        background = source.stat().st_size >= BACKGROUND_MIN_BYTES
+    tx = _Records(engine, source_sha, background=background)
 
     def write_batch() -> None:
         nonlocal current
         if not batch:
             if runs:
-                with session_scope(engine) as session:
-                    record_runs(session)
+                tx.record(runs, [], parser)
+                runs.clear()
             return
-        with session_scope(engine) as session:
-            seen = ledger.claims_already_submitted(session, profile.name, [sha for _, sha, _ in batch])
-            record_runs(session)
-            # the X12 of each claim we send, so a denial can be answered with a replacement claim
-            record_submitted_claims(session, [c for c, sha, _ in batch if sha not in seen], file_sha256=source_sha,
-                                    delimiters=parser.delimiters)
+        seen = tx.seen(profile.name, [sha for _, sha, _ in batch])
+        # what the scrubber said, and the X12 of each claim we send (so that a denial can be answered
+        # with a replacement claim)
+        tx.record(runs, [c for c, sha, _ in batch if sha not in seen], parser)
+        runs.clear()
         for claim, sha, size in batch:
             if sha in seen:
                 result.already_submitted += 1
@@ -179,6 +180,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
                 close_current()  # max_file_size: the rest goes into the next file (own ISA13)
             if current is None or not current.writer.can_continue(claim):
                 close_current()
+                tx.commit()     # (the control number is its own transaction: no write lock held meanwhile)
                 isa13 = ledger.next_control_number(engine, profile.name)
                 temp = out_dir / f".{isa13:09d}.{os.getpid()}.tmp"
                 handle = private_open(temp)
@@ -224,6 +226,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             if len(batch) >= BATCH or len(runs) >= BATCH:
                 write_batch()
         write_batch()
+        tx.close(commit=True)
         close_current()
         if held_writer is not None and held_temp is not None:
             held_writer.close()
@@ -237,6 +240,7 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
             report_temp = None
     except BaseException:
         # nothing of this file was queued: forget the claims recorded as sent and their scrub runs too
+        tx.close(commit=False)
         forget_records(engine, source_sha, since=started)
         for of in files:
             of.handle.close()
@@ -273,6 +277,92 @@ def prepare(engine: Engine, settings: Settings, profile: ClearinghouseProfile, s
 
 
 ENVELOPE_SLACK = 400  # SE/GE/IEA trailers, a new ST header's growth and control-number widths
+COMMIT_EVERY = 10_000  # claims recorded (scrub runs, submitted claims) between two commits
+
+
+BACKGROUND_MIN_BYTES = 4 * 1024 * 1024  # inputs from this size on (~4,000 claims) record in a writer process
+
+
+class _Records:
+    """Where the batches of one input record what the scrubber said and what is sent: in this process's
+    transaction, or through a writer process (:mod:`store.writer`) that writes while this one scrubs on.
+    Committed every :data:`COMMIT_EVERY` claims rather than every batch (a commit is a WAL sync on SQLite,
+    a round trip on PostgreSQL); what a failed send had committed is removed by
+    :func:`store.records.forget_records`."""
+
+    def __init__(self, engine: Engine, file_sha256: str, *, background: bool) -> None:
+        self.engine = engine
+        self.file_sha256 = file_sha256
+        self._session: Session | None = None
+        self._pending = 0
+        self._writer: Any = None
+        if background and _separate_process_can_open(engine):
+            from store.writer import RecordWriter
+
+            self._writer = RecordWriter(engine.url.render_as_string(hide_password=False))
+
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = session_maker(self.engine)()
+            self._session.begin()
+        return self._session
+
+    def seen(self, clearinghouse: str, shas: list[str]) -> set[str]:
+        """Which claim hashes the ledger already has (the ledger is not written by the batches)."""
+        if self._writer is not None:
+            with session_scope(self.engine) as s:
+                return ledger.claims_already_submitted(s, clearinghouse, shas)
+        return ledger.claims_already_submitted(self.session(), clearinghouse, shas)
+
+    def record(self, runs: list[Any], claims: list[Claim], parser: Parser837) -> None:
+        if self._writer is not None:
+            at = datetime.now(UTC)
+            self._writer.runs(scrub_run_data(runs), file_sha256=self.file_sha256, at=at)
+            self._writer.submitted(submitted_data(claims, parser), file_sha256=self.file_sha256, at=at)
+        else:
+            session = self.session()
+            if runs:
+                record_scrub_results(session, runs, file_sha256=self.file_sha256)
+            if claims:
+                record_submitted_claims(session, claims, file_sha256=self.file_sha256, delimiters=parser.delimiters)
+        self._pending += max(len(runs), len(claims))
+        if self._pending >= COMMIT_EVERY:
+            self.commit()
+
+    def commit(self) -> None:
+        self._pending = 0
+        if self._writer is not None:
+            self._writer.commit()
+        elif self._session is not None:
+            session, self._session = self._session, None
+            try:
+                session.commit()
+            finally:
+                session.close()
+
+    def close(self, *, commit: bool) -> None:
+        """Commit (or roll back) what is pending, and stop the writer process if there is one."""
+        try:
+            if commit:
+                self.commit()
+            elif self._session is not None:
+                session, self._session = self._session, None
+                try:
+                    session.rollback()
+                finally:
+                    session.close()
+        finally:
+            if self._writer is not None:
+                writer, self._writer = self._writer, None
+                writer.close()
+
+
+def _separate_process_can_open(engine: Engine) -> bool:
+    """Whether a writer process can open this database (not an in-memory SQLite one)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        return bool(url.database) and url.database != ":memory:" and "mode=memory" not in str(url)
+    return url.get_backend_name() == "postgresql"
 
 
 # --- delivery ----------------------------------------------------------------------------------

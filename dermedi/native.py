@@ -16,6 +16,7 @@ from pathlib import Path
 COMPILED_MODULES: tuple[str, ...] = (
     "edi.errors",
     "edi.reader",
+    "edi.x835",
     "edi.x837",
     "scrubber.engine",
     "scrubber.report",

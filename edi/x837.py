@@ -874,6 +874,23 @@ class ClaimWriter:
             self._isa = header.isa  # same envelope: keep the open interchange (compared by identity below)
             if self._gs is not None and self._gs is not header.gs and self._gs_key(self._gs) == self._gs_key(header.gs):
                 self._gs = header.gs
+        self._open(header)
+        parts = self._render(claim)
+        # the loops and the claim's own segments, rendered in one go: one string per segment (its
+        # elements joined) and one join of those with terminator + whitespace between them
+        pre, term = self._pre, self.d.segment
+        text = pre + (term + pre).join(parts) + term
+        self._buf.append(text)
+        self.size += len(text)
+        self.canonical_size += len(text)
+        self._st_segments += len(parts)
+        self._pending += len(parts)
+        if self._pending > 4096:
+            self.flush()
+        self.claims_written += 1
+
+    def _open(self, header: TransactionHeader) -> None:
+        """Open the interchange, group and transaction set of ``header`` unless they are open."""
         if self._isa is not header.isa:
             self._close_isa()
             self._isa = header.isa
@@ -914,14 +931,16 @@ class ClaimWriter:
                         els[3] = IMPLEMENTATION_837P
                 self._emit(els, origin=s.number)
                 self._st_segments += 1
+
+    def _render(self, claim: Claim) -> list[str]:
+        """The segments (elements joined) of the claim and of the HL loops it needs written first."""
         chain = [n for n in (claim.billing, claim.subscriber, claim.patient) if n is not None]
         # HL loops already written are those of the previous claim's chain (the map holds
         # the nodes themselves, so an id() is never reused while it is a key).  A loop seen
         # earlier but not in that chain is written again under a new HL number.
         old_map = self._hl_map
         new_map: dict[int, tuple[HLNode, str]] = {}
-        pre, esep, term = self._pre, self.d.element, self.d.segment
-        esep_join = esep.join
+        esep_join = self.d.element.join
         parts: list[str] = []         # HL loops (re)written for this claim, each segment's elements joined
         origins = self.origins
         for i, node in enumerate(chain):
@@ -944,24 +963,14 @@ class ClaimWriter:
                 origins.append(node.hl.number)
                 origins.extend([s.number for s in node_segs[1:]])
         self._hl_map = new_map
-        # the loops and the claim's own segments, rendered in one go: one string per segment (its
-        # elements joined) and one join of those with terminator + whitespace between them
         segs = claim.segments[:]
         for line in claim.lines:
             segs.extend(line.segments)
         for s in segs:
             parts.append(esep_join(s.elements))
-        text = pre + (term + pre).join(parts) + term
-        self._buf.append(text)
-        self.size += len(text)
-        self.canonical_size += len(text)
         if origins is not None:
             origins.extend([s.number for s in segs])
-        self._st_segments += len(parts)
-        self._pending += len(parts)
-        if self._pending > 4096:
-            self.flush()
-        self.claims_written += 1
+        return parts
 
     def close(self) -> None:
         self._close_isa()
@@ -975,6 +984,53 @@ class ClaimWriter:
     @property
     def _trailer(self) -> str:
         return "\n" if self._pre.endswith("\n") else ""
+
+
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+class _InterchangeTemplate:
+    """The opening (ISA, GS, ST ... 1000B) of a one-claim interchange of one transaction header."""
+
+    def __init__(self, header: TransactionHeader, delimiters: Delimiters) -> None:
+        self.header = header
+        self.delimiters = delimiters
+        self.writer = ClaimWriter(_Discard(), delimiters)   # type: ignore[arg-type]
+        self.writer._open(header)
+        self.opening = "".join(self.writer._buf)
+        self.opening_segments = self.writer._st_segments
+        w = self.writer
+        assert w._isa is not None and w._gs is not None
+        seg = delimiters.segment
+        # SE01 is the only count that changes with the claim; GE01 and IEA01 are 1
+        self.se = w._pre + "SE" + delimiters.element
+        self.closing = (delimiters.element + w._st_control() + seg
+                        + w._pre + delimiters.element.join(["GE", "1", w._gs_control(w._gs)]) + seg
+                        + w._pre + delimiters.element.join(["IEA", "1", w._isa_control(w._isa)]) + seg
+                        + w._trailer)
+
+
+_templates: list[_InterchangeTemplate] = []
+
+
+def claim_interchange(claim: Claim, delimiters: Delimiters) -> str:
+    """The claim as a one-claim 837P interchange: the text ``ClaimWriter(out, delimiters)`` writes
+    for this one claim (its source envelope and header, HL loops numbered from 1), made without a
+    writer per claim (the opening of the claim's transaction header is kept from the last call)."""
+    header = claim.header
+    t = _templates[0] if _templates else None
+    if t is None or t.header is not header or t.delimiters is not delimiters:
+        t = _InterchangeTemplate(header, delimiters)
+        _templates[:] = [t]
+    w = t.writer
+    w._hl_map = {}
+    w._hl_next = 1
+    parts = w._render(claim)
+    pre, term = w._pre, delimiters.segment
+    return (t.opening + pre + (term + pre).join(parts) + term
+            + t.se + str(t.opening_segments + len(parts) + 1) + t.closing)
 
 
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)

@@ -126,40 +126,55 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Row], *, returnin
         returning_ids = False
     _fill_defaults(table, rows)
     columns = tuple(rows[0].values)
-    if not returning_ids and conn.dialect.name == "postgresql" and len(rows) >= COPY_MIN_ROWS:
-        _copy_rows(conn, table, columns, rows)
-        return
-    stmt = None if returning_ids else _statement(conn, table, columns)
-    if stmt is None:
+    if returning_ids or _statement(conn, table, columns) is None:
         _insert_core(conn, table, rows, returning_ids)
         return
-    sql, procs = stmt
-    # only the values that need it go through Python: references to rows written before, and the
-    # columns whose type converts values (dates, money ... on SQLite); the rest are taken as they are
-    special = [(i, c, p, bool(table.c[c].foreign_keys)) for i, (c, p) in enumerate(zip(columns, procs, strict=True))
-               if p is not None or table.c[c].foreign_keys]
     take = itemgetter(*columns)
-    params: list[Any] = []
-    # the last value converted in each such column and what it became: a batch's rows share many
-    # values (the same timestamp, file hash, payer), converted once instead of once a row
-    last_in: list[Any] = [_NOTHING] * len(special)
-    last_out: list[Any] = [None] * len(special)
-    for row in rows:
-        got = take(row.values)
-        vals = list(got) if len(columns) > 1 else [got]
-        for j, (i, c, p, ref) in enumerate(special):
-            x = vals[i]
-            if x is last_in[j]:
-                vals[i] = last_out[j]
-                continue
-            if ref and isinstance(x, Row):
-                x = _resolve(x, c)
-            y = p(x) if p is not None else x
-            if not ref:
-                last_in[j], last_out[j] = x, y
-            vals[i] = y
-        params.append(tuple(vals))
-    conn.exec_driver_sql(sql, params)
+    if len(columns) == 1:
+        tuples: list[Any] = [(take(row.values),) for row in rows]
+    else:
+        tuples = [take(row.values) for row in rows]
+    refs = [i for i, c in enumerate(columns) if table.c[c].foreign_keys]
+    if refs:    # references to rows written before become their ids (column by column: C loops)
+        cols: list[Any] = list(zip(*tuples, strict=True))
+        for i in refs:
+            cols[i] = [_resolve(x, columns[i]) if isinstance(x, Row) else x for x in cols[i]]
+        tuples = list(zip(*cols, strict=True))
+    insert_tuples(conn, table, columns, tuples)
+
+
+def insert_tuples(conn: Connection, table: Table, columns: tuple[str, ...], tuples: Sequence[Sequence[Any]]) -> None:
+    """Insert rows given as tuples of plain values in ``columns`` order (every column the table fills
+    on the Python side included): the path of :func:`insert_rows` without a dict per row."""
+    if not tuples:
+        return
+    if conn.dialect.name == "postgresql" and len(tuples) >= COPY_MIN_ROWS:
+        _copy_tuples(conn, table, columns, tuples)
+        return
+    stmt = _statement(conn, table, columns)
+    if stmt is None:
+        conn.execute(insert(table), [dict(zip(columns, t, strict=True)) for t in tuples])
+        return
+    sql, procs = stmt
+    # only the columns whose type converts values (dates, money ... on SQLite) go through Python,
+    # column by column (a transpose and back is C code); the same value in row after row (a batch's
+    # timestamp, file hash, payer) is converted once
+    special = [(i, p) for i, p in enumerate(procs) if p is not None]
+    params: Sequence[Sequence[Any]] = tuples
+    if special:
+        cols: list[Any] = list(zip(*tuples, strict=True))
+        for i, p in special:
+            assert p is not None
+            out: list[Any] = []
+            prev_in: Any = _NOTHING
+            prev_out: Any = None
+            for x in cols[i]:
+                if x is not prev_in:
+                    prev_in, prev_out = x, p(x)
+                out.append(prev_out)
+            cols[i] = out
+        params = list(zip(*cols, strict=True))
+    conn.exec_driver_sql(sql, params)  # type: ignore[arg-type]
 
 
 _NOTHING = object()
@@ -169,22 +184,16 @@ _NOTHING = object()
 COPY_MIN_ROWS = 50
 
 
-def _copy_rows(conn: Connection, table: Table, columns: tuple[str, ...], rows: Sequence[Row]) -> None:
+def _copy_tuples(conn: Connection, table: Table, columns: tuple[str, ...], tuples: Sequence[Sequence[Any]]) -> None:
     """``COPY table (columns) FROM STDIN`` on the transaction's own psycopg connection: the fastest way
     PostgreSQL takes many rows; psycopg adapts each value (Decimal, date, datetime, bool, None)."""
     prep = conn.dialect.identifier_preparer
     sql = f"COPY {prep.format_table(table)} ({', '.join(prep.quote(c) for c in columns)}) FROM STDIN"
-    refs = [i for i, c in enumerate(columns) if table.c[c].foreign_keys]
-    take = itemgetter(*columns)
     raw: Any = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(sql) as copy:
-        for row in rows:
-            got = take(row.values)
-            vals = list(got) if len(columns) > 1 else [got]
-            for i in refs:
-                if isinstance(vals[i], Row):
-                    vals[i] = _resolve(vals[i], columns[i])
-            copy.write_row(vals)
+        write = copy.write_row
+        for vals in tuples:
+            write(vals)
 
 
 def _insert_core(conn: Connection, table: Table, rows: Sequence[Row], returning_ids: bool) -> None:
@@ -206,4 +215,4 @@ def update_by_id(conn: Connection, table: Table, column: str, pairs: Sequence[tu
     conn.execute(stmt, [{"_id": i, "_value": v} for i, v in pairs])
 
 
-__all__ = ["Row", "allocate_ids", "insert_rows", "update_by_id"]
+__all__ = ["Row", "allocate_ids", "insert_rows", "insert_tuples", "update_by_id"]

@@ -11,9 +11,7 @@ transaction, in chunks of :data:`CHUNK` claims, so memory stays flat whatever th
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -21,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
-from store.bulk import Row, insert_rows
+from store.bulk import allocate_ids, insert_tuples
 from store.remits import RemitLineTotal, ScrubFindingRow, ScrubRun, SubmittedClaim, WorkItem
 
 CHUNK = 1000
@@ -34,30 +32,39 @@ def _chunks(items: Iterable[T], n: int = CHUNK) -> Iterator[list[T]]:
         yield chunk
 
 
-@dataclass(slots=True)
-class _Run:
-    claim_id: str
-    findings: list[Any]
-    status: str
+#: What is recorded of one scrubbed claim: (claim id, status, findings), each finding
+#: (rule, severity, message, line, carc) as stored.  Plain data: it can cross to a writer process.
+RunData = tuple[str, str, list[tuple[str, str, str, str | None, str | None]]]
+#: What is recorded of one claim sent: (claim id, payer id, total charge, line count, one-claim X12).
+SubmittedData = tuple[str, str, Any, int, str]
 
 
-def _runs(results: Iterable[Any]) -> list[_Run]:
-    runs: dict[str, _Run] = {}
-    order: list[_Run] = []
+def _finding(f: Any) -> tuple[str, str, str, str | None, str | None]:
+    line = getattr(f, "line", None)
+    return (str(f.rule)[:20], str(f.severity)[:10], str(f.message),
+            None if line in (None, "") else str(line)[:10], getattr(f, "carc", None))
+
+
+def scrub_run_data(results: Iterable[Any]) -> list[RunData]:
+    """The rows-to-be of :func:`record_scrub_results`: ``results`` are
+    :class:`scrubber.engine.ClaimResult` objects or bare :class:`scrubber.engine.ScrubFinding` objects
+    (grouped by claim, in first-seen order; a claim is held when one of its findings is an error)."""
+    order: list[RunData] = []
+    loose: dict[str, int] = {}
     for r in results:
         if hasattr(r, "findings"):                 # scrubber.engine.ClaimResult
-            claim = r.claim
             findings = list(r.findings)
             status = getattr(r, "status", "held" if any(f.severity == "error" for f in findings) else "clean")
-            order.append(_Run(claim.claim_id, findings, status))
+            order.append((r.claim.claim_id, status, [_finding(f) for f in findings]))
         else:                                      # a bare ScrubFinding
-            run = runs.get(r.claim_id)
-            if run is None:
-                run = runs[r.claim_id] = _Run(r.claim_id, [], "clean")
-                order.append(run)
-            run.findings.append(r)
-            if r.severity == "error":
-                run.status = "held"
+            at = loose.get(r.claim_id)
+            if at is None:
+                at = loose[r.claim_id] = len(order)
+                order.append((r.claim_id, "clean", []))
+            claim_id, status, fs = order[at]
+            fs.append(_finding(r))
+            if r.severity == "error" and status != "held":
+                order[at] = (claim_id, "held", fs)
     return order
 
 
@@ -69,27 +76,35 @@ def record_scrub_results(session: Session, results: Iterable[Any], *, file_sha25
     recorded as a clean run) or bare :class:`scrubber.engine.ScrubFinding` objects.  Returns the
     number of claim runs recorded.  Call it inside the caller's transaction.
     """
-    at = scrubbed_at or datetime.now(UTC)
+    return write_scrub_runs(session, scrub_run_data(results), file_sha256=file_sha256,
+                            scrubbed_at=scrubbed_at or datetime.now(UTC))
+
+
+def write_scrub_runs(session: Session, runs_data: Iterable[RunData], *, file_sha256: str,
+                     scrubbed_at: datetime) -> int:
+    """Write :func:`scrub_run_data` rows: a scrub run per claim and its findings."""
+    at = scrubbed_at
     conn = session.connection()
     n = 0
-    for chunk in _chunks(_runs(results)):
-        runs: list[Row] = []
-        findings: list[Row] = []
-        for run in chunk:
-            row = Row({"claim_id": run.claim_id, "file_sha256": file_sha256, "scrubbed_at": at,
-                       "status": run.status, "finding_count": len(run.findings)})
-            runs.append(row)
-            for f in run.findings:
-                line = getattr(f, "line", None)
-                findings.append(Row({
-                    "run_id": row, "claim_id": run.claim_id, "rule": str(f.rule)[:20],
-                    "severity": str(f.severity)[:10], "message": str(f.message),
-                    "line": None if line in (None, "") else str(line)[:10], "carc": getattr(f, "carc", None),
-                    "scrubbed_at": at, "file_sha256": file_sha256}))
-        insert_rows(conn, ScrubRun.__table__, runs, returning_ids=True)  # type: ignore[arg-type]
-        insert_rows(conn, ScrubFindingRow.__table__, findings)  # type: ignore[arg-type]
+    runs_t: Any = ScrubRun.__table__
+    findings_t: Any = ScrubFindingRow.__table__
+    for chunk in _chunks(runs_data):
+        ids = allocate_ids(conn, runs_t, len(chunk))
+        runs: list[tuple[Any, ...]] = []
+        findings: list[tuple[Any, ...]] = []
+        for run_id, (claim_id, status, fs) in zip(ids, chunk, strict=True):
+            runs.append((run_id, claim_id, file_sha256, at, status, len(fs)))
+            for rule, severity, message, line, carc in fs:
+                findings.append((run_id, claim_id, rule, severity, message, line, carc, at, file_sha256))
+        insert_tuples(conn, runs_t, _RUN_COLUMNS, runs)
+        insert_tuples(conn, findings_t, _FINDING_COLUMNS, findings)
         n += len(runs)
     return n
+
+
+_RUN_COLUMNS = ("id", "claim_id", "file_sha256", "scrubbed_at", "status", "finding_count")
+_FINDING_COLUMNS = ("run_id", "claim_id", "rule", "severity", "message", "line", "carc", "scrubbed_at", "file_sha256")
+_SUBMITTED_COLUMNS = ("claim_id", "file_sha256", "submitted_at", "payer_id", "total_charge", "line_count", "x12")
 
 
 def _delimiters(source: Any) -> Any:
@@ -100,6 +115,20 @@ def _delimiters(source: Any) -> Any:
     if isinstance(source, Delimiters):
         return source
     return source.delimiters          # a Parser837 (read lazily: known once its first claim is out)
+
+
+def submitted_data(claims: Iterable[Any], delimiters: Any = None) -> list[SubmittedData]:
+    """The rows-to-be of :func:`record_submitted_claims` (``delimiters`` as there)."""
+    from edi.x837 import claim_interchange
+
+    out: list[SubmittedData] = []
+    delims = None
+    for claim in claims:
+        if delims is None:
+            delims = _delimiters(delimiters)
+        out.append((claim.claim_id, claim.payer_id or "", claim.total_charge, len(claim.lines),
+                    claim_interchange(claim, delims)))
+    return out
 
 
 def record_submitted_claims(session: Session, claims: Iterable[Any], *, file_sha256: str,
@@ -113,30 +142,29 @@ def record_submitted_claims(session: Session, claims: Iterable[Any], *, file_sha
     Call it inside the caller's transaction (e.g. from the send command, with the ledger's file
     sha256).
     """
-    from edi.x837 import ClaimWriter
+    return write_submitted(session, submitted_data(claims, delimiters), file_sha256=file_sha256,
+                           submitted_at=submitted_at or datetime.now(UTC))
 
-    at = submitted_at or datetime.now(UTC)
+
+def write_submitted(session: Session, data: Iterable[SubmittedData], *, file_sha256: str,
+                    submitted_at: datetime) -> int:
+    """Write :func:`submitted_data` rows (those not stored yet for this file) and point the worklist
+    items that have no submitted claim yet at them."""
     conn = session.connection()
     n = 0
-    for chunk in _chunks(claims):
-        ids = list(dict.fromkeys(c.claim_id for c in chunk))
+    table: Any = SubmittedClaim.__table__
+    for chunk in _chunks(data):
+        ids = list(dict.fromkeys(d[0] for d in chunk))
         known = set(conn.execute(select(SubmittedClaim.claim_id).where(
             SubmittedClaim.file_sha256 == file_sha256, SubmittedClaim.claim_id.in_(ids))).scalars())
-        rows: list[Row] = []
-        delims = _delimiters(delimiters)
-        for claim in chunk:
-            if claim.claim_id in known:
+        rows: list[tuple[Any, ...]] = []
+        for claim_id, payer_id, total_charge, line_count, x12 in chunk:
+            if claim_id in known:
                 continue
-            known.add(claim.claim_id)
-            buf = io.BytesIO()
-            writer = ClaimWriter(buf, delims)
-            writer.write(claim)
-            writer.close()
-            rows.append(Row({"claim_id": claim.claim_id, "file_sha256": file_sha256, "submitted_at": at,
-                             "payer_id": claim.payer_id or "", "total_charge": claim.total_charge,
-                             "line_count": len(claim.lines), "x12": buf.getvalue().decode("latin-1")}))
-        insert_rows(conn, SubmittedClaim.__table__, rows)  # type: ignore[arg-type]
-        link_submitted(session, [r["claim_id"] for r in rows])
+            known.add(claim_id)
+            rows.append((claim_id, file_sha256, submitted_at, payer_id, total_charge, line_count, x12))
+        insert_tuples(conn, table, _SUBMITTED_COLUMNS, rows)
+        link_submitted(session, [r[0] for r in rows])
         n += len(rows)
     return n
 
@@ -194,5 +222,6 @@ def latest_submitted_id(session: Session, claim_id: str) -> int | None:
                           .order_by(SubmittedClaim.submitted_at.desc(), SubmittedClaim.id.desc()).limit(1))
 
 
-__all__ = ["add_line_totals", "forget_records", "latest_submitted_id", "link_submitted", "record_scrub_results",
-           "record_submitted_claims"]
+__all__ = ["RunData", "SubmittedData", "add_line_totals", "forget_records", "latest_submitted_id", "link_submitted",
+           "record_scrub_results", "record_submitted_claims", "scrub_run_data", "submitted_data", "write_scrub_runs",
+           "write_submitted"]

@@ -1,10 +1,12 @@
 """A process for the kill -9 tests of tests/test_store_bulk.py (not a test module).
 
-    python tests/store_killee.py ingest|send URL WORKDIR INPUT MARKER
+    python tests/store_killee.py ingest|send|send-background URL WORKDIR INPUT MARKER
 
 Runs a bulk 835 ingest or a bulk send of INPUT against the database at URL; after the second
 bulk write it creates MARKER and sleeps, holding the work half-done (inside the open ingest
-transaction, or between two batches of a send), until the test kills it with SIGKILL.
+transaction, or between two batches of a send, recorded in its own transaction or, with
+``send-background``, by the writer process of :mod:`store.writer`), until the test kills it with
+SIGKILL.
 """
 
 from __future__ import annotations
@@ -39,12 +41,14 @@ def main() -> None:
 
         ingest._Batch.write = _pause_after(2, Path(marker), ingest._Batch.write)  # type: ignore[method-assign]
         ingest.ingest_835_file(engine, source)
-    elif mode == "send":
+    elif mode in ("send", "send-background"):
         from tests_support import directory_setup
 
         from clearinghouse import submit
 
-        submit.record_submitted_claims = _pause_after(2, Path(marker), submit.record_submitted_claims)
+        # the second batch recorded (in this process's transaction, or handed to the writer process)
+        submit._Records.record = _pause_after(2, Path(marker), submit._Records.record)  # type: ignore[method-assign]
+        submit.BACKGROUND_MIN_BYTES = 0 if mode == "send-background" else 1 << 62
         settings, profile = directory_setup(url, Path(workdir))
         submit.send_files(engine, settings, profile, [Path(source)], sleep=lambda _s: None)
     else:

@@ -59,7 +59,13 @@ def engine(db_url: str) -> Any:  # noqa: F811
     e.dispose()
 
 
-def test_bulk_paths_write_the_rows_the_row_by_row_paths_wrote(engine: Engine, tmp_path: Path) -> None:
+@pytest.mark.parametrize("background", [False, True], ids=["in-process", "writer-process"])
+def test_bulk_paths_write_the_rows_the_row_by_row_paths_wrote(engine: Engine, tmp_path: Path, background: bool,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearinghouse import submit
+
+    # the sends record in this process, or (as a big input does) through the writer process
+    monkeypatch.setattr(submit, "BACKGROUND_MIN_BYTES", 0 if background else 1 << 62)
     run_scenario(engine, tmp_path)
     got = json.loads(json.dumps(dump(engine), sort_keys=True, default=str))
     want = json.loads(GOLDEN.read_text())
@@ -126,11 +132,32 @@ def _uploaded_claims(folder: Path) -> Counter[str]:
     return seen
 
 
-def test_kill_9_during_bulk_send_sends_nothing_twice(engine: Engine, db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def _writer_processes() -> list[int]:
+    """Processes running store.writer (the record writer of a big send)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"store.writer" in cmd:
+                found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.parametrize("mode", ["send", "send-background"])
+def test_kill_9_during_bulk_send_sends_nothing_twice(engine: Engine, db_url: str, tmp_path: Path,  # noqa: F811
+                                                     mode: str) -> None:
     source = tmp_path / "batch.837"
     subprocess.run([sys.executable, str(REPO / "bench" / "gen_claims.py"), "--claims", "1600", "--out", str(source)],
                    check=True, capture_output=True)
-    _run_until_half_way("send", db_url, tmp_path, source)
+    _run_until_half_way(mode, db_url, tmp_path, source)
+    if mode == "send-background":       # the writer process saw its command go, rolled back and ended
+        deadline = time.monotonic() + 30
+        while _writer_processes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _writer_processes() == []
     up = tmp_path / "remote" / "up"
     counts = _counts(engine)
     assert counts["ch_submissions"] == 0 and counts["ch_submission_claims"] == 0
@@ -147,6 +174,39 @@ def test_kill_9_during_bulk_send_sends_nothing_twice(engine: Engine, db_url: str
     assert set(stored.values()) == {1} and ledger_claims == sent
     again = send_files(engine, settings, profile, [source], sleep=lambda _s: None)
     assert again.prepared[0].already_submitted == prepared.clean and _uploaded_claims(up) == sent
+
+
+def test_a_writer_process_that_dies_fails_the_send_and_queues_nothing(engine: Engine, db_url: str,  # noqa: F811
+                                                                      tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from clearinghouse import submit
+    from store.writer import RecordWriterError
+
+    source = tmp_path / "batch.837"
+    subprocess.run([sys.executable, str(REPO / "bench" / "gen_claims.py"), "--claims", "1600", "--out", str(source)],
+                   check=True, capture_output=True)
+    monkeypatch.setattr(submit, "BACKGROUND_MIN_BYTES", 0)
+    real = submit._Records.record
+    calls = {"n": 0}
+
+    def record_then_kill_writer(self: Any, *args: Any) -> None:
+        real(self, *args)
+        calls["n"] += 1
+        if calls["n"] == 2:
+            assert self._writer is not None
+            os.kill(self._writer.pid, signal.SIGKILL)
+            self._writer._proc.wait(10)
+
+    monkeypatch.setattr(submit._Records, "record", record_then_kill_writer)
+    settings, profile = directory_setup(db_url, tmp_path)
+    with pytest.raises(RecordWriterError):
+        send_files(engine, settings, profile, [source], sleep=lambda _s: None)
+    counts = _counts(engine)
+    assert counts["ch_submissions"] == 0 and counts["submitted_claims"] == 0
+    assert list((tmp_path / "remote" / "up").iterdir()) == []
+    monkeypatch.setattr(submit._Records, "record", real)
+    result = send_files(engine, settings, profile, [source], sleep=lambda _s: None)
+    assert result.delivery.ok and len(_uploaded_claims(tmp_path / "remote" / "up")) == result.prepared[0].clean > 1000
 
 
 PREVIOUS_HEADS = ("0002_ledger", "0003_remits", "0004_ncci")

@@ -150,3 +150,58 @@ def test_structure_errors_are_located() -> None:
     assert (exc.value.segment_id, exc.value.element, exc.value.file) == ("HL", "HL02", "hl.837")
     n = exc.value.segment_number
     assert n is not None and list(SegmentReader(data))[n - 1].id == "HL"
+
+
+# --- one-claim interchanges and the content hash taken while writing (issue #10) ---------------
+
+def _interchange_inputs() -> list[tuple[str, bytes]]:
+    from test_tolerant_reader import CASES_837
+
+    from edi.build import build_837
+
+    root = Path(__file__).resolve().parent.parent
+    inputs = [(p.name, p.read_bytes()) for p in sorted((root / "samples").glob("*.837"))]
+    specs = [{"claim_id": f"T{i}", "diagnoses": ["L57.0", "C44.311"],
+              "lines": [{"code": "17000"}, {"code": "17003", "units": 2}]} for i in range(1, 4)]
+    base = build_837(specs, newlines=False)
+    inputs += [(case, fn(base).encode()) for case, (fn, _) in sorted(CASES_837.items())]
+    inputs.append(("newlines", build_837(specs, newlines=True).encode("latin-1")))
+    return inputs
+
+
+@pytest.mark.parametrize("name,data", _interchange_inputs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_claim_interchange_is_what_a_one_claim_writer_writes(name: str, data: bytes) -> None:
+    from edi.x837 import claim_interchange
+
+    parser = Parser837(data, name)
+    n = 0
+    for claim in parser.claims():
+        buf = io.BytesIO()
+        writer = ClaimWriter(buf, parser.delimiters)
+        writer.write(claim)
+        writer.close()
+        assert claim_interchange(claim, parser.delimiters) == buf.getvalue().decode("latin-1"), claim.claim_id
+        n += 1
+    assert n > 0
+
+
+@pytest.mark.parametrize("name,data", _interchange_inputs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_canonical_hash_is_the_hash_of_the_file_written_with_control_number_zero(name: str, data: bytes) -> None:
+    import hashlib
+
+    parser = Parser837(data, name)
+    claims = list(parser.claims())
+    zero, real = io.BytesIO(), io.BytesIO()
+    h = hashlib.sha256()
+    w0 = ClaimWriter(zero, parser.delimiters, isa_control=0, usage_indicator="T", merge_envelopes=True)
+    w1 = ClaimWriter(real, parser.delimiters, isa_control=123456789, usage_indicator="T", merge_envelopes=True,
+                     canonical_hash=h)
+    for claim in claims:
+        w0.write(claim)
+        w1.write(claim)
+        assert w1.canonical_size == len(zero.getvalue()) + sum(map(len, w0._buf))
+    w0.close()
+    w1.close()
+    assert b"123456789" in real.getvalue() and real.getvalue() != zero.getvalue()
+    assert h.hexdigest() == hashlib.sha256(zero.getvalue()).hexdigest()
+    assert w1.size == len(real.getvalue()) and w1.canonical_size == len(zero.getvalue())

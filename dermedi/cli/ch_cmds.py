@@ -94,6 +94,7 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
     """Validate, scrub and send the clean claims of 837P files (exactly once); hold the rest."""
     from clearinghouse.locks import run_lock
     from clearinghouse.submit import check_readable, deliver_pending, lock_dir, prepare
+    from store.writer import RecordWriterError
 
     _logging(verbose)
     for f in files:
@@ -110,7 +111,10 @@ def send_cmd(files: Annotated[list[Path], typer.Argument(help="837P files to sen
             prepared = []
             with x12_errors():
                 for f in files:
-                    prepared.append(prepare(engine, settings, profile, f))
+                    try:
+                        prepared.append(prepare(engine, settings, profile, f))
+                    except RecordWriterError as exc:   # the records of a big input could not be written
+                        fail(f"{f}: {exc}; nothing of it was queued", EXIT_FINDINGS)
             delivery = deliver_pending(engine, profile)
         for pr in prepared:
             parts = [f"{Path(pr.source).name}: {pr.claims_read} claims, {pr.clean} clean queued in "
