@@ -68,6 +68,11 @@ def _one(op: str, url: str, path: str, workdir: str) -> None:
         p = res.prepared[0]
         claims, extra = p.claims_read, {"clean": p.clean, "held": p.held, "files": len(res.delivery.sent)}
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    import threading
+
+    for t in threading.enumerate():        # the record writer process is reaped by its sender thread
+        if t.name == "dermedi-records-sender":
+            t.join(60)
     child = resource.getrusage(resource.RUSAGE_CHILDREN)   # the record writer process of a big send, if any
     print(json.dumps({"claims": claims, "seconds": wall, "cpu": cpu,
                       "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
