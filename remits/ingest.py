@@ -59,8 +59,8 @@ from remits.worklist import (
     refresh_priorities_if_due,
 )
 from store import session_scope
-from store.bulk import Row, insert_rows, update_by_id
-from store.records import add_line_totals, link_submitted
+from store.bulk import Row, WritePipeline, assign_ids, insert_rows, update_by_id
+from store.records import add_line_totals, link_submitted, newest_submitted_ids
 from store.remits import (
     RemitAdjustment,
     RemitClaim,
@@ -241,6 +241,10 @@ class _Batch:
     """The rows of the claims read since the last write (see :mod:`store.bulk`)."""
 
     def __init__(self) -> None:
+        self.pipeline: WritePipeline | None = None   # PostgreSQL: writes run while the next batch is read
+        self._clear()
+
+    def _clear(self) -> None:
         self.claims: list[Row] = []
         self.lines: list[Row] = []
         self.adjustments: list[Row] = []
@@ -259,21 +263,39 @@ class _Batch:
             return
         s.flush()   # ORM changes to existing items (auto-resolution, events) go first
         conn = s.connection()
-        insert_rows(conn, RemitClaim.__table__, self.claims, returning_ids=True)  # type: ignore[arg-type]
-        insert_rows(conn, RemitLine.__table__, self.lines, returning_ids=True)  # type: ignore[arg-type]
-        add_line_totals(s, _line_totals(self.lines))
-        insert_rows(conn, RemitAdjustment.__table__, self.adjustments)  # type: ignore[arg-type]
-        insert_rows(conn, RemitRemark.__table__, self.remarks)  # type: ignore[arg-type]
-        insert_rows(conn, RemitPLB.__table__, self.plb)  # type: ignore[arg-type]
-        insert_rows(conn, WorkItem.__table__, self.items, returning_ids=True)  # type: ignore[arg-type]
-        link_submitted(s, [i["claim_id"] for i in self.items])
-        insert_rows(conn, WorkItemEvent.__table__, self.events)  # type: ignore[arg-type]
+        claims, lines, adjustments, remarks, plb = self.claims, self.lines, self.adjustments, self.remarks, self.plb
+        items, events = self.items, self.events
+        # ids now (the reader goes on with them: auto-resolution, pairing, events of these rows)
+        assign_ids(conn, RemitClaim.__table__, claims)  # type: ignore[arg-type]
+        assign_ids(conn, RemitLine.__table__, lines)  # type: ignore[arg-type]
+        assign_ids(conn, WorkItem.__table__, items)  # type: ignore[arg-type]
+        totals = _line_totals(lines)
         pairs: list[tuple[int, Any]] = []
         for rev, corr in self.pairs:
             assert rev.id is not None and corr.id is not None
             pairs += [(rev.id, corr.id), (corr.id, rev.id)]
-        update_by_id(conn, RemitClaim.__table__, "paired_with_id", pairs)  # type: ignore[arg-type]
-        self.__init__()  # type: ignore[misc]
+        self._clear()
+
+        def work() -> None:
+            insert_rows(conn, RemitClaim.__table__, claims)  # type: ignore[arg-type]
+            insert_rows(conn, RemitLine.__table__, lines)  # type: ignore[arg-type]
+            add_line_totals(conn, totals)
+            insert_rows(conn, RemitAdjustment.__table__, adjustments)  # type: ignore[arg-type]
+            insert_rows(conn, RemitRemark.__table__, remarks)  # type: ignore[arg-type]
+            insert_rows(conn, RemitPLB.__table__, plb)  # type: ignore[arg-type]
+            claim_ids = [i["claim_id"] for i in items]
+            newest = newest_submitted_ids(conn, claim_ids)
+            for i in items:     # the claim as sent, if dermedi sent it (corrected claims start from it)
+                i["submitted_claim_id"] = newest.get(i["claim_id"])
+            insert_rows(conn, WorkItem.__table__, items)  # type: ignore[arg-type]
+            link_submitted(conn, claim_ids)     # older items of these claims that had no copy yet
+            insert_rows(conn, WorkItemEvent.__table__, events)  # type: ignore[arg-type]
+            update_by_id(conn, RemitClaim.__table__, "paired_with_id", pairs)  # type: ignore[arg-type]
+
+        if self.pipeline is not None:
+            self.pipeline.submit(work)
+        else:
+            work()
 
 
 def _line_totals(lines: list[Row]) -> dict[Any, list[int]]:
@@ -321,9 +343,28 @@ def _events(parser: Parser835) -> Iterator[Any]:
     yield from parser.events()
 
 
+#: On PostgreSQL, a batch is written by a thread while the next is read (store.bulk.WritePipeline).
+PIPELINE = True
+
+
 def _store(s: Session, file: RemitFile, parser: Parser835, result: IngestResult, settings: Any,
            today: date) -> None:
+    conn = s.connection()
+    pipeline = WritePipeline(conn) if PIPELINE and conn.dialect.name == "postgresql" else None
+    try:
+        _store_in(s, file, parser, result, settings, today, pipeline)
+    except BaseException:
+        if pipeline is not None:
+            pipeline.close(failed=True)
+        raise
+    if pipeline is not None:
+        pipeline.close()
+
+
+def _store_in(s: Session, file: RemitFile, parser: Parser835, result: IngestResult, settings: Any,
+              today: date, pipeline: WritePipeline | None) -> None:
     ctx = _Ctx(s, file, result, settings, today, category_history(s))
+    ctx.batch.pipeline = pipeline
     for ev in _events(parser):
         if isinstance(ev, RemitHeader):
             ctx.batch.write(s)

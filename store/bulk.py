@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, text, update
+from sqlalchemy import Connection, Table, bindparam, event, insert, text, update
 
 Processor = Callable[[Any], Any] | None
 
@@ -207,6 +207,72 @@ def _insert_core(conn: Connection, table: Table, rows: Sequence[Row], returning_
         row.id = int(new_id)
 
 
+def assign_ids(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Give ``rows`` their primary keys now (:func:`allocate_ids`); :func:`insert_rows` then writes them."""
+    for row, new_id in zip(rows, allocate_ids(conn, table, len(rows)), strict=True):
+        row.id = new_id
+        row.values["id"] = new_id
+
+
+class WritePipeline:
+    """A batch's writes run in a thread of their own while the caller reads the next batch (PostgreSQL:
+    the database works on one batch while Python builds the next, instead of one after the other).
+
+    Order is kept: any statement the caller runs on the connection (``before_execute``) first
+    waits for the batch in flight, so nothing the caller reads or writes overtakes it; one batch is in
+    flight at a time.  The batch's work must use only the connection (Core statements, COPY), never
+    the ORM session, and rows that the caller needs ids of get them before (:func:`assign_ids`).  Call
+    :meth:`close` before the transaction ends (commit and rollback run no statement to wait on)."""
+
+    def __init__(self, conn: Connection) -> None:
+        import threading
+
+        self.conn = conn
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        event.listen(conn, "before_execute", self._before)
+
+    def _before(self, *_args: Any) -> None:
+        import threading
+
+        if self._thread is not None and threading.current_thread() is not self._thread:
+            self.wait()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Run ``work`` in a thread once the batch before it is written."""
+        import threading
+
+        self.wait()
+        thread = threading.Thread(target=self._run, args=(work,), name="dermedi-bulk-write", daemon=True)
+        self._thread = thread
+        thread.start()
+
+    def _run(self, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as exc:
+            self._error = exc
+
+    def wait(self) -> None:
+        """Wait for the batch in flight; raises what it raised."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
+
+    def close(self, *, failed: bool = False) -> None:
+        """Wait for the batch in flight (its error is raised unless the caller is failing already)."""
+        try:
+            self.wait()
+        except BaseException:
+            if not failed:
+                raise
+        finally:
+            event.remove(self.conn, "before_execute", self._before)
+
+
 def update_by_id(conn: Connection, table: Table, column: str, pairs: Sequence[tuple[int, Any]]) -> None:
     """``UPDATE table SET column = value WHERE id = id`` for every (id, value), one executemany."""
     if not pairs:
@@ -215,4 +281,4 @@ def update_by_id(conn: Connection, table: Table, column: str, pairs: Sequence[tu
     conn.execute(stmt, [{"_id": i, "_value": v} for i, v in pairs])
 
 
-__all__ = ["Row", "allocate_ids", "insert_rows", "insert_tuples", "update_by_id"]
+__all__ = ["Row", "WritePipeline", "allocate_ids", "assign_ids", "insert_rows", "insert_tuples", "update_by_id"]

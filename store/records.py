@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from store.bulk import allocate_ids, insert_tuples
@@ -169,14 +169,22 @@ def write_submitted(session: Session, data: Iterable[SubmittedData], *, file_sha
     return n
 
 
-def link_submitted(session: Session, claim_ids: Iterable[str] | None = None) -> int:
+def _connection(where: Session | Connection) -> Connection:
+    return where.connection() if isinstance(where, Session) else where
+
+
+def link_submitted(session: Session | Connection, claim_ids: Iterable[str] | None = None) -> int:
     """Point items that have no submitted claim yet at the newest submitted copy of their claim
     (of these claims, or of every claim); one UPDATE per chunk of claims.  Returns the rows changed."""
     newest = (select(SubmittedClaim.id).where(SubmittedClaim.claim_id == WorkItem.claim_id)
               .order_by(SubmittedClaim.submitted_at.desc(), SubmittedClaim.id.desc()).limit(1)
               .correlate(WorkItem).scalar_subquery())
-    base = update(WorkItem).where(WorkItem.submitted_claim_id.is_(None)).values(submitted_claim_id=newest)
-    conn = session.connection()
+    has_copy = (select(SubmittedClaim.id).where(SubmittedClaim.claim_id == WorkItem.claim_id)
+                .correlate(WorkItem).exists())
+    # only items that have a submitted copy to point at (the others would be rewritten unchanged)
+    base = (update(WorkItem).where(WorkItem.submitted_claim_id.is_(None), has_copy)
+            .values(submitted_claim_id=newest))
+    conn = _connection(session)
     if claim_ids is None:
         stmt = base.where(WorkItem.claim_id.in_(select(SubmittedClaim.claim_id)))
         return int(conn.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
@@ -186,12 +194,26 @@ def link_submitted(session: Session, claim_ids: Iterable[str] | None = None) -> 
     return changed
 
 
-def add_line_totals(session: Session, totals: dict[Any, list[int]]) -> None:
+def newest_submitted_ids(session: Session | Connection, claim_ids: Iterable[str]) -> dict[str, int]:
+    """The newest submitted copy of each of these claims (as :func:`link_submitted` points items at it)."""
+    conn = _connection(session)
+    best: dict[str, tuple[Any, int]] = {}
+    for chunk in _chunks(dict.fromkeys(claim_ids), 500):
+        for claim_id, sid, at in conn.execute(select(SubmittedClaim.claim_id, SubmittedClaim.id,
+                                                     SubmittedClaim.submitted_at)
+                                              .where(SubmittedClaim.claim_id.in_(chunk))):
+            key = (at, sid)
+            if claim_id not in best or key > best[claim_id]:
+                best[claim_id] = key
+    return {claim_id: key[1] for claim_id, key in best.items()}
+
+
+def add_line_totals(session: Session | Connection, totals: dict[Any, list[int]]) -> None:
     """Add ``{remit_date: [lines, denied_lines, charged_cents, denied_cents]}`` to ``remit_line_totals``
     (an upsert per date: ``INSERT ... ON CONFLICT (remit_date) DO UPDATE SET lines = lines + ...``)."""
     if not totals:
         return
-    conn = session.connection()
+    conn = _connection(session)
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
@@ -223,5 +245,6 @@ def latest_submitted_id(session: Session, claim_id: str) -> int | None:
 
 
 __all__ = ["RunData", "SubmittedData", "add_line_totals", "forget_records", "latest_submitted_id", "link_submitted",
+           "newest_submitted_ids",
            "record_scrub_results", "record_submitted_claims", "scrub_run_data", "submitted_data", "write_scrub_runs",
            "write_submitted"]
