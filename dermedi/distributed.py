@@ -12,9 +12,16 @@ written once, where they belong, whichever worker ran it and however often (Dask
 again on another worker when its worker dies).  Memory: the coordinator holds the results of
 at most ``window`` chunks, never a whole file.
 
-Chunks travel to the workers inside the task (bytes), so workers need no access to the input
-files; they do need dermedi installed, and the same configuration file path if ``--config`` is
-given (and the database for ``--ncci-db``).
+Shared storage (``shared=True``: a LocalCluster, or ``--spool-dir`` on a cluster that sees the
+same paths): a task carries only the input's path and the chunk's byte range; the worker reads
+those bytes itself and writes the chunk's JSON entries and HTML blocks to private (0600) spool
+files in a private spool folder on the outputs' filesystem, and sends back only the claims'
+837P text and the chunk's share of the summary.  The coordinator copies the spool files into
+the reports in order (``os.copy_file_range``) and removes the spool folder at the end.  Without
+shared storage (``shared=False``, a remote ``--scheduler`` without ``--spool-dir``) the chunk's
+bytes travel inside the task and every result comes back in the task's answer, so workers need
+no access to the files.  Either way workers need dermedi installed, and the same configuration
+file path if ``--config`` is given (and the database for ``--ncci-db``).
 """
 
 from __future__ import annotations
@@ -22,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -33,7 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from edi.errors import X12Error
-from scrubber.chunks import DEFAULT_CHUNK_BYTES, ChunkResult, ChunkSpec, FileMerger, FilePlan, plan_chunks, scrub_chunk
+from scrubber.chunks import (
+    DEFAULT_CHUNK_BYTES,
+    ChunkResult,
+    ChunkSpec,
+    FileMerger,
+    FilePlan,
+    plan_chunks,
+    scrub_chunk,
+)
 from scrubber.engine import Scrubber
 from scrubber.run import ScrubSummary, scrub_file
 
@@ -61,6 +78,8 @@ def build_scrubber(setup: ScrubSetup) -> Scrubber:
     scrubber = _SCRUBBERS.get(setup)
     if scrubber is not None:
         return scrubber
+    import gc
+
     from config.coverage import CoverageError, coverage_for_data_dir
     from config.learned import LearnedTableError, load_learned_table
     from config.payers import PayerConfigError, load_payer_profiles
@@ -84,8 +103,15 @@ def build_scrubber(setup: ScrubSetup) -> Scrubber:
     except (ConfigError, PayerConfigError, TableError, CoverageError, LearnedTableError) as exc:
         raise SetupError(str(exc)) from None
     freeze_tables()
+    # as the CLI's main() does for a one-process scrub: collect young objects less often
+    gc.set_threshold(20000, 20, 20)
     _SCRUBBERS[setup] = scrubber
     return scrubber
+
+
+def warm_worker(setup: ScrubSetup) -> None:
+    """A Dask task: build this worker's Scrubber now (while the coordinator plans the job)."""
+    build_scrubber(setup)
 
 
 def freeze_tables() -> None:
@@ -100,10 +126,14 @@ def freeze_tables() -> None:
     gc.freeze()
 
 
-def scrub_chunk_task(setup: ScrubSetup, data: bytes, name: str, spec: ChunkSpec, json_report: bool,
-                     html_report: bool) -> ChunkResult:
-    """The Dask task: scrub one chunk with this worker's Scrubber."""
-    return scrub_chunk(build_scrubber(setup), data, name, spec, json_report=json_report, html_report=html_report)
+def scrub_chunk_task(setup: ScrubSetup, source: bytes | str, name: str, spec: ChunkSpec, json_report: bool,
+                     html_report: bool, spool: str | None = None) -> ChunkResult:
+    """The Dask task: scrub one chunk with this worker's Scrubber.  ``source``: the chunk's bytes,
+    or the input's path (the worker reads the chunk's byte range); ``spool``: the path prefix of
+    its report pieces (:func:`scrubber.chunks.scrub_chunk`)."""
+    scrubber = build_scrubber(setup)
+    data = spec.read(source) if isinstance(source, str) else source
+    return scrub_chunk(scrubber, data, name, spec, json_report=json_report, html_report=html_report, spool=spool)
 
 
 # ------------------------------------------------------------------------------------------
@@ -187,9 +217,13 @@ class JobStats:
     plan_seconds: float = 0.0      # coordinator: cutting the files into chunks
     merge_seconds: float = 0.0     # coordinator: writing the chunk results
     wait_seconds: float = 0.0      # coordinator: waiting for the next result in order
-    submit_seconds: float = 0.0    # coordinator: reading chunk bytes and submitting tasks
+    submit_seconds: float = 0.0    # coordinator: reading chunk bytes (without shared storage) and submitting tasks
     task_cpu_seconds: float = 0.0  # workers: the tasks' own CPU time
-    task_bytes: int = 0            # input bytes sent to the workers
+    task_bytes: int = 0            # input bytes sent to the workers (0 with shared storage: they read them)
+    shared: bool = False           # workers read the inputs and write report pieces to a spool folder
+    job_seconds: float = 0.0       # coordinator: the whole scrub_distributed call
+    coordinator_cpu_seconds: float = 0.0   # coordinator process CPU during the call (with the Dask scheduler
+                                           # of a LocalCluster, which runs in this process)
 
 
 def scrub_sequential(inputs: list[ScrubInput], scrubber: Scrubber, *,
@@ -212,25 +246,57 @@ def _scrub_whole(inp: ScrubInput, scrubber: Scrubber, progress: bool | None = Fa
     return FileOutcome(inp, summary)
 
 
+def plan_job(inputs: list[ScrubInput], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[FilePlan | None]:
+    """The chunks of every input (None: scrubbed whole), :func:`scrubber.chunks.plan_chunks`."""
+    plans: list[FilePlan | None] = []
+    for inp in inputs:
+        try:
+            plans.append(plan_chunks(inp.source, chunk_bytes))
+        except OSError:
+            plans.append(None)
+    return plans
+
+
+def _spool_folder(inputs: list[ScrubInput], spool_dir: str | os.PathLike[str] | None) -> str | None:
+    """A new private (0700) folder for the report pieces: in ``spool_dir``, else next to the first
+    report (so the pieces are on the reports' filesystem and copied in the kernel)."""
+    if spool_dir is None:
+        first = next((p for inp in inputs for p in (inp.report, inp.html) if p is not None), None)
+        if first is None:
+            return None
+        spool_dir = first.parent
+    folder = Path(spool_dir)
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    return os.path.abspath(tempfile.mkdtemp(prefix=".dermedi-spool-", dir=folder))
+
+
 def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, *,
                       chunk_bytes: int = DEFAULT_CHUNK_BYTES, window: int | None = None,
                       progress: bool | None = None, stats: JobStats | None = None,
-                      on_chunk: Callable[[int, int], None] | None = None) -> list[FileOutcome]:
+                      on_chunk: Callable[[int, int], None] | None = None, shared: bool = True,
+                      spool_dir: str | os.PathLike[str] | None = None,
+                      plans: list[FilePlan | None] | None = None) -> list[FileOutcome]:
     """Scrub ``inputs`` on the cluster behind ``client``: outputs byte-identical to
-    :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk."""
+    :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk.
+
+    ``shared``: the workers see the inputs at the same paths and can write ``spool_dir`` (default:
+    a folder next to the first report), see the module's docstring; else chunks and results
+    travel in the tasks.  ``plans``: :func:`plan_job` of ``inputs``, if already made."""
     stats = stats if stats is not None else JobStats()
+    t_job, cpu_job = time.perf_counter(), time.process_time()
     n_workers = cluster_workers(client)
     stats.workers = n_workers
+    stats.shared = shared
     window = window or max(4, 3 * n_workers)
-    states: list[_FileState] = []
+    warm = [client.submit(warm_worker, setup, workers=[addr], allow_other_workers=False, pure=False,
+                          key=f"dermedi-warm-{os.getpid()}-{id(stats)}-{k}")
+            for k, addr in enumerate(client.scheduler_info().get("workers", {}))]
     t_plan = time.perf_counter()
-    for inp in inputs:
-        try:
-            plan = plan_chunks(inp.source, chunk_bytes)
-        except OSError:
-            plan = None
-        states.append(_FileState(inp, plan))
+    if plans is None:
+        plans = plan_job(inputs, chunk_bytes)
+    states = [_FileState(inp, plan) for inp, plan in zip(inputs, plans, strict=True)]
     stats.plan_seconds = time.perf_counter() - t_plan
+    spool = _spool_folder(inputs, spool_dir) if shared else None
     total_chunks = sum(len(s.plan.chunks) if s.plan is not None else 1 for s in states)
     total_claims = sum(s.plan.claims for s in states if s.plan is not None)
     stats.chunks = total_chunks
@@ -251,14 +317,25 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                 yield i, None, None
                 continue
             name = st.input.source.name
+            json_report, html_report = st.input.report is not None, st.input.html is not None
+            if shared:
+                path = os.path.abspath(st.input.source)
+                for spec in st.plan.chunks:
+                    t0 = time.perf_counter()
+                    piece = os.path.join(spool, f"{i}-{spec.index}") if spool is not None else None
+                    fut = client.submit(scrub_chunk_task, setup, path, name, spec, json_report, html_report,
+                                        piece, pure=False,
+                                        key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
+                    stats.submit_seconds += time.perf_counter() - t0
+                    yield i, spec, fut
+                continue
             with st.input.source.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 for spec in st.plan.chunks:
                     t0 = time.perf_counter()
                     data = spec.data(mm)
                     stats.task_bytes += len(data)
-                    fut = client.submit(scrub_chunk_task, setup, data, name, spec,
-                                        st.input.report is not None, st.input.html is not None, pure=False,
-                                        key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
+                    fut = client.submit(scrub_chunk_task, setup, data, name, spec, json_report, html_report,
+                                        pure=False, key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
                     del data
                     stats.submit_seconds += time.perf_counter() - t0
                     yield i, spec, fut
@@ -331,6 +408,12 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
     finally:
         if bar is not None:
             bar.close()
+        for f in warm:
+            f.release()
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+        stats.job_seconds = time.perf_counter() - t_job
+        stats.coordinator_cpu_seconds = time.process_time() - cpu_job
     return [st.outcome or FileOutcome(st.input, error=f"{st.input.source}: not scrubbed") for st in states]
 
 
