@@ -18,6 +18,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "edi.reader",
     "edi.x837",
     "scrubber.engine",
+    "scrubber.chunks",
     "scrubber.report",
     "scrubber.run",
     "scrubber.rules._common",

@@ -30,6 +30,7 @@ import contextlib
 import io
 import mmap
 import os
+import pickle
 import re
 import time
 from collections import Counter
@@ -55,13 +56,14 @@ _WS = rb"[\r\n\t ]*"
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass
 class ChunkSpec:
     """One piece of a file: bytes ``[start, end)`` of the source, with ``context`` in front and
     ``trailer`` behind.  ``first_number`` segments of the file come before ``start``.  The
     context's ISA, GS, ST and HL loops are known in the chunk by their true byte offsets
     (``context_isa``, ``context_gs``, ``context_st``, ``context_hls``): the keys they have in
-    the chunk that holds them."""
+    the chunk that holds them.  (Not frozen: a compiled frozen dataclass cannot be unpickled,
+    and specs travel to the workers in tasks; nothing changes one after planning.)"""
 
     index: int
     start: int
@@ -290,6 +292,7 @@ class ChunkResult:
     json_file: str | None = None
     html_held_file: str | None = None
     html_clean_file: str | None = None
+    claims_file: str | None = None      # (clean_claims, held_claims, headers, nodes), pickled
     rules: set[str] = field(default_factory=set)
     error: str | None = None            # an X12 error: the caller scrubs the file whole instead
     cpu_seconds: float = 0.0            # the task's own CPU time (its thread's; for the throughput model)
@@ -413,17 +416,23 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
         res.html_held_file = _spool_text(spool + ".held.html", res.html_held)
         res.html_clean_file = _spool_text(spool + ".clean.html", res.html_clean)
         res.json = res.html_held = res.html_clean = ""
+        if res.clean_claims or res.held_claims:
+            res.claims_file = _spool_bytes(spool + ".claims", pickle.dumps(
+                (res.clean_claims, res.held_claims, res.headers, res.nodes), protocol=pickle.HIGHEST_PROTOCOL))
+            res.clean_claims, res.held_claims, res.headers, res.nodes = [], [], {}, {}
     res.cpu_seconds = time.thread_time() - t0
     return res
 
 
 def _spool_text(path: str, text: str) -> str | None:
     """``text`` written to ``path`` (0600) through a temporary name; None (no file) when empty."""
-    if not text:
-        return None
+    return _spool_bytes(path, text.encode("utf-8")) if text else None
+
+
+def _spool_bytes(path: str, data: bytes) -> str:
     tmp = f"{path}.{os.getpid()}.tmp"
     with private_open(tmp, "wb") as fh:
-        fh.write(text.encode("utf-8"))
+        fh.write(data)
     os.replace(tmp, path)
     return path
 
@@ -598,6 +607,12 @@ class FileMerger:
         s.charge_total += res.charge_total
         s.charge_held += res.charge_held
         s.by_rule.update(res.by_rule)
+        if res.claims_file is not None:
+            # written by our own worker into our private (0700) spool folder: the trust of Dask's
+            # own messages, which are pickles too
+            with open(res.claims_file, "rb") as spooled:
+                res.clean_claims, res.held_claims, res.headers, res.nodes = pickle.load(spooled)  # noqa: S301
+            os.unlink(res.claims_file)
         self.clean.write(res, res.clean_claims)
         self.held.write(res, res.held_claims)
         if self.json_writer is not None and (res.json or res.json_file):
