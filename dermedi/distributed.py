@@ -34,8 +34,8 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -170,8 +170,15 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]
             yield client
         return
-    # the workers' statistical profiler samples the task thread every 10 ms: not needed here
-    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+    # The workers' statistical profiler samples the task thread every 10 ms: not needed here.
+    # glibc's malloc: Dask sets MALLOC_TRIM_THRESHOLD_=64 KiB for its workers, which also turns
+    # off glibc's dynamic mmap threshold, so every large string of a chunk (its bytes, the JSON
+    # and HTML texts: ~10 MB per 1 MiB chunk) was a fresh mmap, faulted in page by page (20x the
+    # page faults of a one-process scrub).  A job's cluster lives for one command: keep freed
+    # memory for reuse instead.
+    malloc = {"MALLOC_TRIM_THRESHOLD_": str(256 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+    with dask.config.set({"distributed.worker.profile.enabled": False,
+                          **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in malloc.items()}}), \
             LocalCluster(n_workers=max(1, workers or 1), threads_per_worker=1,  # type: ignore[no-untyped-call]
                          processes=True, host="127.0.0.1", dashboard_address=None,
                          silence_logs=logging.CRITICAL) as cluster, \
@@ -227,7 +234,7 @@ class JobStats:
     claims: int = 0
     whole_files: int = 0           # scrubbed whole (no plan, or a chunk could not be read)
     workers: int = 0
-    plan_seconds: float = 0.0      # coordinator: cutting the files into chunks
+    plan_seconds: float = 0.0      # coordinator: cutting the files into chunks (or waiting for the plans)
     merge_seconds: float = 0.0     # coordinator: writing the chunk results
     wait_seconds: float = 0.0      # coordinator: waiting for the next result in order
     submit_seconds: float = 0.0    # coordinator: reading chunk bytes (without shared storage) and submitting tasks
@@ -288,13 +295,16 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                       progress: bool | None = None, stats: JobStats | None = None,
                       on_chunk: Callable[[int, int], None] | None = None, shared: bool = True,
                       spool_dir: str | os.PathLike[str] | None = None,
-                      plans: list[FilePlan | None] | None = None) -> list[FileOutcome]:
+                      plans: Sequence[FilePlan | Future[FilePlan | None] | None] | None = None,
+                      ) -> list[FileOutcome]:
     """Scrub ``inputs`` on the cluster behind ``client``: outputs byte-identical to
     :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk.
 
     ``shared``: the workers see the inputs at the same paths and can write ``spool_dir`` (default:
     a folder next to the first report), see the module's docstring; else chunks and results
-    travel in the tasks.  ``plans``: :func:`plan_job` of ``inputs``, if already made."""
+    travel in the tasks.  ``plans``: :func:`plan_job` of ``inputs``, if already made, or futures
+    of each input's plan (being made in another thread): without a progress bar or ``on_chunk``,
+    a file's chunks are then submitted as soon as its own plan is there."""
     stats = stats if stats is not None else JobStats()
     t_job, cpu_job = time.perf_counter(), time.process_time()
     n_workers = cluster_workers(client)
@@ -304,15 +314,19 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
     warm = [client.submit(warm_worker, setup, workers=[addr], allow_other_workers=False, pure=False,
                           key=f"dermedi-warm-{os.getpid()}-{id(stats)}-{k}")
             for k, addr in enumerate(client.scheduler_info().get("workers", {}))]
+    show_bar = progress if progress is not None else sys.stderr.isatty()
+    lazy = plans is not None and not show_bar and on_chunk is None
     t_plan = time.perf_counter()
     if plans is None:
         plans = plan_job(inputs, chunk_bytes)
-    states = [_FileState(inp, plan) for inp, plan in zip(inputs, plans, strict=True)]
+    if not lazy:
+        plans = [p.result() if isinstance(p, Future) else p for p in plans]
     stats.plan_seconds = time.perf_counter() - t_plan
+    plan_of = list(plans)
+    states = [_FileState(inp, None if isinstance(p, Future) else p) for inp, p in zip(inputs, plan_of, strict=True)]
     spool = _spool_folder(inputs, spool_dir) if shared else None
     total_chunks = sum(len(s.plan.chunks) if s.plan is not None else 1 for s in states)
     total_claims = sum(s.plan.claims for s in states if s.plan is not None)
-    stats.chunks = total_chunks
     local: list[Scrubber] = []
 
     def local_scrubber() -> Scrubber:
@@ -320,12 +334,18 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
             local.append(build_scrubber(setup))
         return local[0]
 
-    bar = _JobProgress(total_claims) if (progress if progress is not None else sys.stderr.isatty()) else None
+    bar = _JobProgress(total_claims) if show_bar else None
     pending: deque[tuple[int, ChunkSpec | None, Any]] = deque()
     done = 0
 
     def tasks() -> Iterator[tuple[int, ChunkSpec | None, Any]]:
         for i, st in enumerate(states):
+            future = plan_of[i]
+            if isinstance(future, Future):      # lazy: this file's plan, made in another thread
+                t0 = time.perf_counter()
+                st.plan = future.result()
+                stats.plan_seconds += time.perf_counter() - t0
+            stats.chunks += len(st.plan.chunks) if st.plan is not None else 1
             if st.plan is None:
                 yield i, None, None
                 continue

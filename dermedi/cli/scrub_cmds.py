@@ -239,11 +239,12 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
             try:
                 stats = JobStats()
                 # the files are planned while the cluster starts (its processes boot on the other cores)
+                # and each file's chunks go out as soon as its own plan is made
                 with ThreadPoolExecutor(1) as pool:
-                    planned = pool.submit(plan_job, job, chunk_bytes)
+                    planned = [pool.submit(lambda inp: plan_job([inp], chunk_bytes)[0], inp) for inp in job]
                     with dask_client(workers, scheduler) as client:
                         outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes, stats=stats,
-                                                     shared=shared, spool_dir=spool_dir, plans=planned.result())
+                                                     shared=shared, spool_dir=spool_dir, plans=planned)
                 if stats_json is not None:
                     import dataclasses
 
