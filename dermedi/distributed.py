@@ -14,10 +14,11 @@ at most ``window`` chunks, never a whole file.
 
 Shared storage (``shared=True``: a LocalCluster, or ``--spool-dir`` on a cluster that sees the
 same paths): a task carries only the input's path and the chunk's byte range; the worker reads
-those bytes itself and writes the chunk's JSON entries and HTML blocks to private (0600) spool
-files in a private spool folder on the outputs' filesystem, and sends back only the claims'
-837P text and the chunk's share of the summary.  The coordinator copies the spool files into
-the reports in order (``os.copy_file_range``) and removes the spool folder at the end.  Without
+those bytes itself and writes the chunk's JSON entries, HTML blocks and claims (837P text with
+keys) to private (0600) spool files in a private spool folder on the outputs' filesystem, and
+sends back only the chunk's share of the summary and the files' names.  The coordinator merges
+the claims and copies the report pieces into the reports in order (``os.copy_file_range``),
+and removes the spool folder at the end.  Without
 shared storage (``shared=False``, a remote ``--scheduler`` without ``--spool-dir``) the chunk's
 bytes travel inside the task and every result comes back in the task's answer, so workers need
 no access to the files.  Either way workers need dermedi installed, and the same configuration
