@@ -13,6 +13,10 @@ One run does, on seeded files from bench/gen_claims.py (written to ``--data``, r
 3. ``validate`` (pyx12) of a ``--validate-claims`` file: sequential in one process, and with
    ``--workers N`` on the cluster, findings compared one for one.
 
+For the job of several files it also runs, as a reference, N independent single-process
+``dermedi scrub`` commands at once, each on its share of the files (no Dask, no merge): what
+the machine itself allows in parallel at that moment, on a machine shared with other work.
+
 Every command is a fresh subprocess; wall time from the clock, CPU from ``os.wait4`` (the
 coordinator and, for --workers, its worker processes once they exit).  The machine's load
 average is recorded before each run: on a shared 2-core machine other work slows the runs down.
@@ -71,6 +75,39 @@ def same_tree(a: Path, b: Path) -> tuple[bool, int]:
     return True, n
 
 
+def run_parallel(cmds: list[list[str]]) -> dict[str, Any]:
+    """Several commands at once: the wall time of the slowest, the CPU of all."""
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in cmds]
+    cpu = 0.0
+    rcs = []
+    for p in procs:
+        _, status, ru = os.wait4(p.pid, 0)
+        cpu += ru.ru_utime + ru.ru_stime
+        rcs.append(os.waitstatus_to_exitcode(status))
+    return {"processes": len(cmds), "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(cpu, 2),
+            "rc": rcs, "load_before": round(load, 2)}
+
+
+def ceiling(folder: Path, out: Path, workers: int) -> dict[str, Any]:
+    """The machine's own parallel ceiling at that moment: ``workers`` independent single-process
+    ``dermedi scrub`` runs at once, each on its share of the files (no Dask, no merge)."""
+    files = sorted(folder.glob("*.837"))
+    parts = out.with_name(out.name + ".parts")
+    shutil.rmtree(parts, ignore_errors=True)
+    cmds = []
+    for k in range(workers):
+        share = parts / f"in-{k}"
+        share.mkdir(parents=True)
+        for f in files[k::workers]:
+            (share / f.name).symlink_to(f)
+        cmds.append([str(DERMEDI), "scrub", str(share), "--out-dir", str(parts / f"out-{k}"), "--today", TODAY, "-q"])
+    res = run_parallel(cmds)
+    shutil.rmtree(parts, ignore_errors=True)
+    return res
+
+
 def scrub_pair(inputs: list[str], out: Path, workers: int, label: str, claims: int, chunk_bytes: int | None,
                results: dict[str, Any]) -> None:
     seq_dir = out.with_name(out.name + ".single")
@@ -94,6 +131,11 @@ def scrub_pair(inputs: list[str], out: Path, workers: int, label: str, claims: i
         "claims_per_s_distributed": round(claims / dist["wall_s"]),
         "stats": stats,
     }
+    folder = Path(inputs[0])
+    if len(inputs) == 1 and folder.is_dir() and len(list(folder.glob("*.837"))) >= workers:
+        par = ceiling(folder, out, workers)
+        results[label]["independent_processes"] = par
+        results[label]["speedup_wall_independent"] = round(single["wall_s"] / par["wall_s"], 3)
     print(json.dumps({label: results[label]}, indent=1), flush=True)
     shutil.rmtree(seq_dir, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)

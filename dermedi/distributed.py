@@ -12,9 +12,17 @@ written once, where they belong, whichever worker ran it and however often (Dask
 again on another worker when its worker dies).  Memory: the coordinator holds the results of
 at most ``window`` chunks, never a whole file.
 
-Chunks travel to the workers inside the task (bytes), so workers need no access to the input
-files; they do need dermedi installed, and the same configuration file path if ``--config`` is
-given (and the database for ``--ncci-db``).
+Shared storage (``shared=True``: a LocalCluster, or ``--spool-dir`` on a cluster that sees the
+same paths): a task carries only the input's path and the chunk's byte range; the worker reads
+those bytes itself and writes the chunk's JSON entries, HTML blocks and claims (837P text with
+keys) to private (0600) spool files in a private spool folder on the outputs' filesystem, and
+sends back only the chunk's share of the summary and the files' names.  The coordinator merges
+the claims and copies the report pieces into the reports in order (``os.copy_file_range``),
+and removes the spool folder at the end.  Without
+shared storage (``shared=False``, a remote ``--scheduler`` without ``--spool-dir``) the chunk's
+bytes travel inside the task and every result comes back in the task's answer, so workers need
+no access to the files.  Either way workers need dermedi installed, and the same configuration
+file path if ``--config`` is given (and the database for ``--ncci-db``).
 """
 
 from __future__ import annotations
@@ -22,18 +30,28 @@ from __future__ import annotations
 import contextlib
 import mmap
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from edi.errors import X12Error
-from scrubber.chunks import DEFAULT_CHUNK_BYTES, ChunkResult, ChunkSpec, FileMerger, FilePlan, plan_chunks, scrub_chunk
+from scrubber.chunks import (
+    DEFAULT_CHUNK_BYTES,
+    ChunkResult,
+    ChunkSpec,
+    FileMerger,
+    FilePlan,
+    plan_chunks,
+    scrub_chunk,
+)
 from scrubber.engine import Scrubber
 from scrubber.run import ScrubSummary, scrub_file
 
@@ -61,6 +79,8 @@ def build_scrubber(setup: ScrubSetup) -> Scrubber:
     scrubber = _SCRUBBERS.get(setup)
     if scrubber is not None:
         return scrubber
+    import gc
+
     from config.coverage import CoverageError, coverage_for_data_dir
     from config.learned import LearnedTableError, load_learned_table
     from config.payers import PayerConfigError, load_payer_profiles
@@ -84,8 +104,15 @@ def build_scrubber(setup: ScrubSetup) -> Scrubber:
     except (ConfigError, PayerConfigError, TableError, CoverageError, LearnedTableError) as exc:
         raise SetupError(str(exc)) from None
     freeze_tables()
+    # as the CLI's main() does for a one-process scrub: collect young objects less often
+    gc.set_threshold(20000, 20, 20)
     _SCRUBBERS[setup] = scrubber
     return scrubber
+
+
+def warm_worker(setup: ScrubSetup) -> None:
+    """A Dask task: build this worker's Scrubber now (while the coordinator plans the job)."""
+    build_scrubber(setup)
 
 
 def freeze_tables() -> None:
@@ -100,10 +127,27 @@ def freeze_tables() -> None:
     gc.freeze()
 
 
-def scrub_chunk_task(setup: ScrubSetup, data: bytes, name: str, spec: ChunkSpec, json_report: bool,
-                     html_report: bool) -> ChunkResult:
-    """The Dask task: scrub one chunk with this worker's Scrubber."""
-    return scrub_chunk(build_scrubber(setup), data, name, spec, json_report=json_report, html_report=html_report)
+def scrub_chunk_task(setup: ScrubSetup, source: bytes | str, name: str, spec: ChunkSpec, json_report: bool,
+                     html_report: bool, spool: str | None = None) -> ChunkResult:
+    """The Dask task: scrub one chunk with this worker's Scrubber.  ``source``: the chunk's bytes,
+    or the input's path (the worker reads the chunk's byte range); ``spool``: the path prefix of
+    its report pieces (:func:`scrubber.chunks.scrub_chunk`)."""
+    import gc
+
+    scrubber = build_scrubber(setup)
+    # No automatic collection during the task, one young collection after it: a worker holds
+    # results and Dask's own objects, which automatic collections walked again and again
+    # (~10% of a worker's CPU); the chunk's garbage cycles are all young.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        data = spec.read(source) if isinstance(source, str) else source
+        res = scrub_chunk(scrubber, data, name, spec, json_report=json_report, html_report=html_report, spool=spool)
+    finally:
+        if enabled:
+            gc.enable()
+    gc.collect(0)
+    return res
 
 
 # ------------------------------------------------------------------------------------------
@@ -127,8 +171,15 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         with Client(scheduler, timeout="30s") as client:  # type: ignore[no-untyped-call]
             yield client
         return
-    # the workers' statistical profiler samples the task thread every 10 ms: not needed here
-    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+    # The workers' statistical profiler samples the task thread every 10 ms: not needed here.
+    # glibc's malloc: Dask sets MALLOC_TRIM_THRESHOLD_=64 KiB for its workers, which also turns
+    # off glibc's dynamic mmap threshold, so every large string of a chunk (its bytes, the JSON
+    # and HTML texts: ~10 MB per 1 MiB chunk) was a fresh mmap, faulted in page by page (20x the
+    # page faults of a one-process scrub).  A job's cluster lives for one command: keep freed
+    # memory for reuse instead.
+    malloc = {"MALLOC_TRIM_THRESHOLD_": str(256 << 20), "MALLOC_MMAP_THRESHOLD_": str(32 << 20)}
+    with dask.config.set({"distributed.worker.profile.enabled": False,
+                          **{f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in malloc.items()}}), \
             LocalCluster(n_workers=max(1, workers or 1), threads_per_worker=1,  # type: ignore[no-untyped-call]
                          processes=True, host="127.0.0.1", dashboard_address=None,
                          silence_logs=logging.CRITICAL) as cluster, \
@@ -184,12 +235,16 @@ class JobStats:
     claims: int = 0
     whole_files: int = 0           # scrubbed whole (no plan, or a chunk could not be read)
     workers: int = 0
-    plan_seconds: float = 0.0      # coordinator: cutting the files into chunks
+    plan_seconds: float = 0.0      # coordinator: cutting the files into chunks (or waiting for the plans)
     merge_seconds: float = 0.0     # coordinator: writing the chunk results
     wait_seconds: float = 0.0      # coordinator: waiting for the next result in order
-    submit_seconds: float = 0.0    # coordinator: reading chunk bytes and submitting tasks
+    submit_seconds: float = 0.0    # coordinator: reading chunk bytes (without shared storage) and submitting tasks
     task_cpu_seconds: float = 0.0  # workers: the tasks' own CPU time
-    task_bytes: int = 0            # input bytes sent to the workers
+    task_bytes: int = 0            # input bytes sent to the workers (0 with shared storage: they read them)
+    shared: bool = False           # workers read the inputs and write report pieces to a spool folder
+    job_seconds: float = 0.0       # coordinator: the whole scrub_distributed call
+    coordinator_cpu_seconds: float = 0.0   # coordinator process CPU during the call (with the Dask scheduler
+                                           # of a LocalCluster, which runs in this process)
 
 
 def scrub_sequential(inputs: list[ScrubInput], scrubber: Scrubber, *,
@@ -212,28 +267,67 @@ def _scrub_whole(inp: ScrubInput, scrubber: Scrubber, progress: bool | None = Fa
     return FileOutcome(inp, summary)
 
 
+def plan_job(inputs: list[ScrubInput], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[FilePlan | None]:
+    """The chunks of every input (None: scrubbed whole), :func:`scrubber.chunks.plan_chunks`."""
+    plans: list[FilePlan | None] = []
+    for inp in inputs:
+        try:
+            plans.append(plan_chunks(inp.source, chunk_bytes))
+        except OSError:
+            plans.append(None)
+    return plans
+
+
+def _spool_folder(inputs: list[ScrubInput], spool_dir: str | os.PathLike[str] | None) -> str | None:
+    """A new private (0700) folder for the report pieces: in ``spool_dir``, else next to the first
+    report (so the pieces are on the reports' filesystem and copied in the kernel)."""
+    if spool_dir is None:
+        first = next((p for inp in inputs for p in (inp.report, inp.html) if p is not None), None)
+        if first is None:
+            return None
+        spool_dir = first.parent
+    folder = Path(spool_dir)
+    folder.mkdir(parents=True, mode=0o700, exist_ok=True)
+    return os.path.abspath(tempfile.mkdtemp(prefix=".dermedi-spool-", dir=folder))
+
+
 def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, *,
                       chunk_bytes: int = DEFAULT_CHUNK_BYTES, window: int | None = None,
                       progress: bool | None = None, stats: JobStats | None = None,
-                      on_chunk: Callable[[int, int], None] | None = None) -> list[FileOutcome]:
+                      on_chunk: Callable[[int, int], None] | None = None, shared: bool = True,
+                      spool_dir: str | os.PathLike[str] | None = None,
+                      plans: Sequence[FilePlan | Future[FilePlan | None] | None] | None = None,
+                      ) -> list[FileOutcome]:
     """Scrub ``inputs`` on the cluster behind ``client``: outputs byte-identical to
-    :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk."""
+    :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk.
+
+    ``shared``: the workers see the inputs at the same paths and can write ``spool_dir`` (default:
+    a folder next to the first report), see the module's docstring; else chunks and results
+    travel in the tasks.  ``plans``: :func:`plan_job` of ``inputs``, if already made, or futures
+    of each input's plan (being made in another thread): without a progress bar or ``on_chunk``,
+    a file's chunks are then submitted as soon as its own plan is there."""
     stats = stats if stats is not None else JobStats()
+    t_job, cpu_job = time.perf_counter(), time.process_time()
     n_workers = cluster_workers(client)
     stats.workers = n_workers
+    stats.shared = shared
     window = window or max(4, 3 * n_workers)
-    states: list[_FileState] = []
+    warm = [client.submit(warm_worker, setup, workers=[addr], allow_other_workers=False, pure=False,
+                          key=f"dermedi-warm-{os.getpid()}-{id(stats)}-{k}")
+            for k, addr in enumerate(client.scheduler_info().get("workers", {}))]
+    show_bar = progress if progress is not None else sys.stderr.isatty()
+    lazy = plans is not None and not show_bar and on_chunk is None
     t_plan = time.perf_counter()
-    for inp in inputs:
-        try:
-            plan = plan_chunks(inp.source, chunk_bytes)
-        except OSError:
-            plan = None
-        states.append(_FileState(inp, plan))
+    if plans is None:
+        plans = plan_job(inputs, chunk_bytes)
+    if not lazy:
+        plans = [p.result() if isinstance(p, Future) else p for p in plans]
     stats.plan_seconds = time.perf_counter() - t_plan
+    plan_of = list(plans)
+    states = [_FileState(inp, None if isinstance(p, Future) else p) for inp, p in zip(inputs, plan_of, strict=True)]
+    spool = _spool_folder(inputs, spool_dir) if shared else None
     total_chunks = sum(len(s.plan.chunks) if s.plan is not None else 1 for s in states)
     total_claims = sum(s.plan.claims for s in states if s.plan is not None)
-    stats.chunks = total_chunks
     local: list[Scrubber] = []
 
     def local_scrubber() -> Scrubber:
@@ -241,24 +335,41 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
             local.append(build_scrubber(setup))
         return local[0]
 
-    bar = _JobProgress(total_claims) if (progress if progress is not None else sys.stderr.isatty()) else None
+    bar = _JobProgress(total_claims) if show_bar else None
     pending: deque[tuple[int, ChunkSpec | None, Any]] = deque()
     done = 0
 
     def tasks() -> Iterator[tuple[int, ChunkSpec | None, Any]]:
         for i, st in enumerate(states):
+            future = plan_of[i]
+            if isinstance(future, Future):      # lazy: this file's plan, made in another thread
+                t0 = time.perf_counter()
+                st.plan = future.result()
+                stats.plan_seconds += time.perf_counter() - t0
+            stats.chunks += len(st.plan.chunks) if st.plan is not None else 1
             if st.plan is None:
                 yield i, None, None
                 continue
             name = st.input.source.name
+            json_report, html_report = st.input.report is not None, st.input.html is not None
+            if shared:
+                path = os.path.abspath(st.input.source)
+                for spec in st.plan.chunks:
+                    t0 = time.perf_counter()
+                    piece = os.path.join(spool, f"{i}-{spec.index}") if spool is not None else None
+                    fut = client.submit(scrub_chunk_task, setup, path, name, spec, json_report, html_report,
+                                        piece, pure=False,
+                                        key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
+                    stats.submit_seconds += time.perf_counter() - t0
+                    yield i, spec, fut
+                continue
             with st.input.source.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 for spec in st.plan.chunks:
                     t0 = time.perf_counter()
                     data = spec.data(mm)
                     stats.task_bytes += len(data)
-                    fut = client.submit(scrub_chunk_task, setup, data, name, spec,
-                                        st.input.report is not None, st.input.html is not None, pure=False,
-                                        key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
+                    fut = client.submit(scrub_chunk_task, setup, data, name, spec, json_report, html_report,
+                                        pure=False, key=f"dermedi-scrub-{os.getpid()}-{id(states)}-{i}-{spec.index}")
                     del data
                     stats.submit_seconds += time.perf_counter() - t0
                     yield i, spec, fut
@@ -331,6 +442,12 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
     finally:
         if bar is not None:
             bar.close()
+        for f in warm:
+            f.release()
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+        stats.job_seconds = time.perf_counter() - t_job
+        stats.coordinator_cpu_seconds = time.process_time() - cpu_job
     return [st.outcome or FileOutcome(st.input, error=f"{st.input.source}: not scrubbed") for st in states]
 
 

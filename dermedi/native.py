@@ -19,6 +19,7 @@ COMPILED_MODULES: tuple[str, ...] = (
     "edi.x835",
     "edi.x837",
     "scrubber.engine",
+    "scrubber.chunks",
     "scrubber.report",
     "scrubber.run",
     "scrubber.rules._common",

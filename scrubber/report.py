@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any
 
-from edi.files import private_open
+from edi.files import append_file, private_open
 from scrubber.engine import ClaimResult, ScrubFinding, get_rule
 
 _CENT = Decimal("0.01")
@@ -199,6 +199,9 @@ class HtmlReportWriter:
         self._held = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
         self._clean = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)
         self.rules_seen: set[str] = set()
+        # pieces written elsewhere (a worker's spool files), joined after the parts above
+        self._held_files: list[str] = []
+        self._clean_files: list[str] = []
 
     def add(self, result: ClaimResult) -> None:
         part = self._held if result.held else self._clean
@@ -212,6 +215,15 @@ class HtmlReportWriter:
             self._clean.write(clean)
         self.rules_seen.update(rules)
 
+    def add_part_files(self, held: str | None, clean: str | None, rules: Iterable[str]) -> None:
+        """Blocks made elsewhere and written to files (UTF-8), in file order; the files are copied
+        into the report by :meth:`close` (the caller removes them afterwards)."""
+        if held:
+            self._held_files.append(held)
+        if clean:
+            self._clean_files.append(clean)
+        self.rules_seen.update(rules)
+
     def close(self, summary: dict[str, Any]) -> None:
         e = html.escape
         with private_open(self.path, "w") as out:
@@ -221,13 +233,19 @@ class HtmlReportWriter:
             out.write(f"<p>{summary.get('claims', 0)} claim(s): <span class='sev-error'>{summary.get('held', 0)} "
                       f"held</span>, {summary.get('clean', 0)} clean; {summary.get('errors', 0)} error(s), "
                       f"{summary.get('warnings', 0)} warning(s).</p>")
-            for title, part in (("Held claims", self._held), ("Clean claims", self._clean)):
+            for title, part, files in (("Held claims", self._held, self._held_files),
+                                       ("Clean claims", self._clean, self._clean_files)):
                 out.write(f"<h2>{title}</h2>")
                 part.seek(0)
                 empty = True
                 while chunk := part.read(1 << 16):
                     empty = False
                     out.write(chunk)
+                if files:
+                    out.flush()
+                    for name in files:
+                        if append_file(out.fileno(), name):
+                            empty = False
                 if empty:
                     out.write("<p class='muted'>none</p>")
                 part.close()

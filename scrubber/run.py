@@ -48,32 +48,31 @@ class ScrubSummary:
         }
 
 
-class _LazyOutput:
-    """A ClaimWriter on a temporary file, created at the first claim."""
+class PendingFile:
+    """An output written under a temporary name next to its target (0600) and renamed into
+    place by :meth:`commit`; :meth:`abort` removes it.  Opened on demand: an output never
+    opened is not written, and an old file at its path is removed at commit."""
 
-    def __init__(self, target: Path | None, parser: Parser837) -> None:
+    def __init__(self, target: Path | None, mode: str = "wb") -> None:
         self.target = target
-        self.parser = parser
+        self.mode = mode
         self.tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target is not None else None
-        self.fh: IO[bytes] | None = None
-        self.writer: ClaimWriter | None = None
+        self.fh: IO[Any] | None = None
 
-    def write(self, claim: Claim) -> None:
-        if self.tmp is None:
-            return
-        if self.writer is None:
-            self.fh = private_open(self.tmp, "wb")
-            self.writer = ClaimWriter(self.fh, self.parser.delimiters)
-        self.writer.write(claim)
+    def open(self) -> IO[Any]:
+        if self.fh is None:
+            assert self.tmp is not None
+            self.fh = private_open(self.tmp, self.mode)
+        return self.fh
 
     def commit(self) -> str | None:
+        """Rename the written file into place (the path), or remove the target if nothing was written."""
         if self.target is None:
             return None
-        if self.writer is None or self.fh is None:
+        if self.fh is None:
             if self.target.exists():
                 self.target.unlink()
             return None
-        self.writer.close()
         self.fh.close()
         assert self.tmp is not None
         os.replace(self.tmp, self.target)
@@ -84,6 +83,30 @@ class _LazyOutput:
             self.fh.close()
         if self.tmp is not None and self.tmp.exists():
             self.tmp.unlink()
+
+
+class _LazyOutput:
+    """A ClaimWriter on a temporary file, created at the first claim."""
+
+    def __init__(self, target: Path | None, parser: Parser837) -> None:
+        self.file = PendingFile(target)
+        self.parser = parser
+        self.writer: ClaimWriter | None = None
+
+    def write(self, claim: Claim) -> None:
+        if self.file.target is None:
+            return
+        if self.writer is None:
+            self.writer = ClaimWriter(self.file.open(), self.parser.delimiters)
+        self.writer.write(claim)
+
+    def commit(self) -> str | None:
+        if self.writer is not None:
+            self.writer.close()
+        return self.file.commit()
+
+    def abort(self) -> None:
+        self.file.abort()
 
 
 def scrub_file(source: str | os.PathLike[str], *, clean_out: str | os.PathLike[str] | None = None,
@@ -99,10 +122,8 @@ def scrub_file(source: str | os.PathLike[str], *, clean_out: str | os.PathLike[s
     summary = ScrubSummary(file=str(source))
     outs = {"clean": _LazyOutput(Path(clean_out) if clean_out else None, parser),
             "held": _LazyOutput(Path(held_out) if held_out else None, parser)}
-    report_path = Path(report) if report else None
-    report_tmp = report_path.with_name(f".{report_path.name}.{os.getpid()}.tmp") if report_path else None
-    report_fh: IO[str] | None = private_open(report_tmp, "w") if report_tmp is not None else None
-    json_writer = JsonReportWriter(report_fh, str(source)) if report_fh is not None else None
+    report_file = PendingFile(Path(report) if report else None, "w")
+    json_writer = JsonReportWriter(report_file.open(), str(source)) if report else None
     html_writer = HtmlReportWriter(html, src.name) if html else None
     bar = _Progress(src) if (progress if progress is not None else sys.stderr.isatty()) else None
     try:
@@ -136,10 +157,7 @@ def scrub_file(source: str | os.PathLike[str], *, clean_out: str | os.PathLike[s
     except BaseException:
         for o in outs.values():
             o.abort()
-        if report_fh is not None:
-            report_fh.close()
-        if report_tmp is not None and report_tmp.exists():
-            report_tmp.unlink()
+        report_file.abort()
         if html_writer is not None:
             html_writer.abort()
         raise
@@ -148,10 +166,9 @@ def scrub_file(source: str | os.PathLike[str], *, clean_out: str | os.PathLike[s
             bar.close()
     summary.clean_out = outs["clean"].commit()
     summary.held_out = outs["held"].commit()
-    if json_writer is not None and report_fh is not None and report_path is not None and report_tmp is not None:
+    if json_writer is not None:
         json_writer.close(summary.as_dict())
-        report_fh.close()
-        os.replace(report_tmp, report_path)
+        report_file.commit()
     if html_writer is not None:
         html_writer.close(summary.as_dict())
     return summary

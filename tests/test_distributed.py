@@ -92,6 +92,25 @@ def test_chunked_scrub_is_byte_identical(inputs: Path, scrubber: Scrubber, tmp_p
     _same(tmp_path / "a", tmp_path / "b")
 
 
+@pytest.mark.parametrize("chunk_bytes", [2_000, 1 << 20])
+def test_chunks_read_by_offset_with_spooled_pieces_are_byte_identical(inputs: Path, scrubber: Scrubber,
+                                                                      tmp_path: Path, chunk_bytes: int) -> None:
+    """The shared-storage path: each chunk read from the file by its offsets, its report pieces and
+    claims through spool files (removed once merged)."""
+    files = sorted(inputs.glob("*.837"))
+    _run_single(files, tmp_path / "a", scrubber)
+    (tmp_path / "b").mkdir()
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    for f in files:
+        o = tmp_path / "b"
+        scrub_file_in_chunks(f, scrubber, chunk_bytes=chunk_bytes, clean_out=o / f"{f.stem}.clean.837",
+                             held_out=o / f"{f.stem}.held.837", report=o / f"{f.stem}.json", html=o / f"{f.stem}.html",
+                             spool=spool)
+    _same(tmp_path / "a", tmp_path / "b")
+    assert list(spool.iterdir()) == []
+
+
 def test_a_big_transaction_set_is_cut_at_subscriber_loops(inputs: Path) -> None:
     plan = plan_chunks(inputs / "gen-one-st.837", 20_000)
     assert plan is not None and len(plan.chunks) > 10
@@ -151,9 +170,40 @@ def test_local_cluster_multi_file_job_is_byte_identical(inputs: Path, scrubber: 
                                  stats=stats, progress=False)
     assert all(o.error is None for o in outcomes)
     assert stats.workers == 2 and stats.chunks > 2 * len(files) and stats.whole_files == 0
+    assert stats.shared and stats.task_bytes == 0          # the workers read the inputs themselves
     _same(tmp_path / "a", tmp_path / "b")
     for p in (tmp_path / "b").iterdir():
+        assert p.is_file(), p                               # the spool folder is gone
         assert p.stat().st_mode & 0o777 == 0o600
+
+
+def test_local_cluster_without_shared_storage_is_byte_identical(inputs: Path, scrubber: Scrubber, client: Any,
+                                                                tmp_path: Path) -> None:
+    """``shared=False`` (a remote cluster without --spool-dir): chunks and results travel in the tasks."""
+    from dermedi.distributed import JobStats, ScrubSetup, scrub_distributed
+
+    files = sorted(inputs.glob("*.837"))
+    _run_single(files, tmp_path / "a", scrubber)
+    (tmp_path / "b").mkdir()
+    stats = JobStats()
+    outcomes = scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), client, chunk_bytes=8_000,
+                                 stats=stats, progress=False, shared=False)
+    assert all(o.error is None for o in outcomes)
+    assert not stats.shared and stats.task_bytes > 0       # the chunks' bytes went in the tasks
+    _same(tmp_path / "a", tmp_path / "b")
+
+
+def test_local_cluster_with_a_spool_dir(inputs: Path, scrubber: Scrubber, client: Any, tmp_path: Path) -> None:
+    from dermedi.distributed import ScrubSetup, scrub_distributed
+
+    files = sorted(inputs.glob("gen-*.837"))
+    _run_single(files, tmp_path / "a", scrubber)
+    (tmp_path / "b").mkdir()
+    spool = tmp_path / "spool"
+    scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), client, chunk_bytes=8_000,
+                      progress=False, spool_dir=spool)
+    _same(tmp_path / "a", tmp_path / "b")
+    assert spool.is_dir() and list(spool.iterdir()) == []   # its job folder removed
 
 
 def test_local_cluster_split_single_file_is_byte_identical(inputs: Path, scrubber: Scrubber, client: Any,
@@ -254,6 +304,15 @@ def test_cli_scrub_several_inputs_with_workers(inputs: Path, tmp_path: Path) -> 
     _same(tmp_path / "a", tmp_path / "b")
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert summary["total"]["claims"] == 23 + 600 and len(summary["files"]) == 2
+
+
+def test_cli_spool_dir_needs_a_cluster(inputs: Path, tmp_path: Path) -> None:
+    from dermedi.cli import commands  # noqa: F401
+    from dermedi.cli.app import app
+
+    r = CliRunner().invoke(app, ["scrub", str(inputs / "medicare-mb.837"), "--out-dir", str(tmp_path / "o"),
+                                 "--spool-dir", str(tmp_path / "s")])
+    assert r.exit_code == 2 and "--spool-dir" in r.output
 
 
 def test_cli_scrub_directory_needs_out_dir(inputs: Path) -> None:

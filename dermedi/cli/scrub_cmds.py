@@ -127,6 +127,11 @@ def scrub(
                                                 "worker processes")] = None,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="run on the Dask cluster at "
                                                   "tcp://HOST:PORT")] = None,
+    spool_dir: Annotated[Path | None, typer.Option("--spool-dir", help="with --scheduler: a folder on storage "
+                                                   "the workers share with this machine (they read the inputs at "
+                                                   "the same paths and write report pieces here); without it the "
+                                                   "data travels in the tasks.  With --workers: where the pieces "
+                                                   "go (default: next to the reports)")] = None,
     chunk_bytes: Annotated[int, typer.Option("--chunk-bytes", min=1, hidden=True,
                                              help="bytes of input per task")] = 1 << 20,
     stats_json: Annotated[Path | None, typer.Option("--stats-json", hidden=True,
@@ -187,16 +192,19 @@ def scrub(
             typer.echo(f"{summary.claims} claim(s): {summary.clean} clean, {summary.held} held "
                        f"({summary.errors} error(s), {summary.warnings} warning(s))", err=True)
         raise typer.Exit(EXIT_FINDINGS if summary.held else EXIT_OK)
+    if spool_dir is not None and not distributed:
+        fail("--spool-dir is for --workers or --scheduler", EXIT_BAD_INPUT)
     _scrub_job(inputs, single, clean_out, held_out, report, html, out_dir, report_dir, workers, scheduler,
-               chunk_bytes, day, config, quiet, ncci_db, stats_json, learned, no_learned)
+               chunk_bytes, day, config, quiet, ncci_db, stats_json, learned, no_learned, spool_dir)
 
 
 def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_out: Path | None, report: Path | None,
                html: Path | None, out_dir: Path | None, report_dir: Path | None, workers: int | None,
                scheduler: str | None, chunk_bytes: int, day: date, config: str | None, quiet: bool,
                ncci_db: bool, stats_json: Path | None = None, learned: Path | None = None,
-               no_learned: bool = False) -> None:
+               no_learned: bool = False, spool_dir: Path | None = None) -> None:
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     from dermedi.distributed import (
         FileOutcome,
@@ -207,6 +215,7 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
         build_scrubber,
         dask_client,
         job_summary,
+        plan_job,
         scrub_distributed,
         scrub_sequential,
     )
@@ -225,10 +234,17 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
             outcomes = scrub_sequential(job, scrubber)
         else:
             build_scrubber(setup)           # a bad configuration fails here, before the cluster starts
+            # a LocalCluster shares this machine's files; a remote cluster only with --spool-dir
+            shared = workers is not None or spool_dir is not None
             try:
                 stats = JobStats()
-                with dask_client(workers, scheduler) as client:
-                    outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes, stats=stats)
+                # the files are planned while the cluster starts (its processes boot on the other cores)
+                # and each file's chunks go out as soon as its own plan is made
+                with ThreadPoolExecutor(1) as pool:
+                    planned = [pool.submit(lambda inp: plan_job([inp], chunk_bytes)[0], inp) for inp in job]
+                    with dask_client(workers, scheduler) as client:
+                        outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes, stats=stats,
+                                                     shared=shared, spool_dir=spool_dir, plans=planned)
                 if stats_json is not None:
                     import dataclasses
 
