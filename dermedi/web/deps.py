@@ -7,20 +7,23 @@ Authorization lives here and nowhere else: a route names what it needs (``Depend
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from dermedi.web.accounts import SessionUser, session_user, token_user
 from dermedi.web.security import same
 from remits.actions import Actor
 from store import session_maker
 from store.accounts import WebSession
+from store.audit import deferred, write_deferred_on_commit
 from store.remits import WorkItem
 
 SESSION_COOKIE = "dermedi_session"
@@ -59,18 +62,46 @@ def config_of(request: Request) -> WebConfig:
     return cfg
 
 
-def get_db(request: Request) -> Iterator[Session]:
+def web_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """The app's sessions: audit rows are written when the request's transaction commits."""
+    maker = session_maker(engine)
+    write_deferred_on_commit(maker)
+    return maker
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: committed when the handler returns, rolled back on error.
 
     Reads come first and writes last, so that a request holds the database's write lock (on
-    SQLite: the one writer) only for its last moments: the session's last-seen time is written
-    at the end, not when the session is checked.
+    SQLite: the one writer) only for its last moments: the view's audit row (kept by the
+    session until then, :func:`store.audit.deferred`) and the session's last-seen time (when
+    due) are written just before the commit, in the same transaction.  The session is made
+    without I/O on the event loop; the commit runs in the thread pool (one hop, shielded from
+    cancellation so that a transaction is never left open).
     """
-    with session_maker(engine_of(request))() as session, session.begin():
+    maker: sessionmaker[Session] = request.app.state.sessionmaker
+    session = deferred(maker())
+    try:
         yield session
-        touch = getattr(request.state, "touch_session", None)
-        if touch is not None:
-            session.execute(update(WebSession).where(WebSession.token_hash == touch[0]).values(last_seen_at=touch[1]))
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_end, session, None, False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await run_in_threadpool(_end, session, getattr(request.state, "touch_session", None), True)
+
+
+def _end(session: Session, touch: tuple[str, Any] | None, commit: bool) -> None:
+    try:
+        if commit:
+            if touch is not None:
+                session.execute(update(WebSession).where(WebSession.token_hash == touch[0])
+                                .values(last_seen_at=touch[1]))
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
 
 
 # scope="function": the transaction commits before the response is sent (the next request sees it)
@@ -112,16 +143,16 @@ User = Annotated[SessionUser, Depends(current_user)]
 ApiUser = Annotated[SessionUser, Depends(api_user)]
 
 
-def role_check(*roles: str) -> Callable[..., SessionUser]:
-    def check(user: User) -> SessionUser:
+def role_check(*roles: str) -> Callable[..., Coroutine[Any, Any, SessionUser]]:
+    async def check(user: User) -> SessionUser:      # no I/O: run on the event loop, not in a thread
         if user.role not in roles:
             raise Forbidden()
         return user
     return check
 
 
-def api_role_check(*roles: str) -> Callable[..., SessionUser]:
-    def check(user: ApiUser) -> SessionUser:
+def api_role_check(*roles: str) -> Callable[..., Coroutine[Any, Any, SessionUser]]:
+    async def check(user: ApiUser) -> SessionUser:
         if user.role not in roles:
             raise Forbidden()
         return user
