@@ -26,6 +26,9 @@ from store.remits import SubmittedClaim, WorkItem
 router = APIRouter(include_in_schema=False)
 
 MESSAGES = {"empty": "The queue is empty: nothing to take.", "assigned": "The items were assigned."}
+# the columns queue.html shows (a page reads these only)
+PAGE_COLUMNS = ("claim_id", "line_number", "procedure", "modifiers", "group_code", "carc", "carc_sent", "category",
+                "action", "amount", "payer_name", "deadline", "priority", "status", "owner")
 FILTER_FIELDS = ("category", "carc", "payer", "status", "owner", "deadline", "amount_min", "amount_max", "procedure")
 
 
@@ -172,7 +175,7 @@ def queue(request: Request, db: Db, user: Worker) -> Response:
             raise bad("after") from None
     today = date.today()
     page = queue_page(db, flt, sort=sort, descending=None if not order else order == "desc", after=after,
-                      limit=config_of(request).page_size, today=today)
+                      limit=config_of(request).page_size, today=today, columns=PAGE_COLUMNS)
     count, total = totals(request, db, flt, today)
     keep = {k: v for k, v in q.items() if k != "after" and v}
     choices = _choices(request, db)
@@ -209,7 +212,7 @@ async def search(request: Request, db: Db, user: Worker, _csrf: CsrfUser) -> Res
     ids = _search_ids(db, term, user)
     flt = QueueFilter(status="all", ids=ids, visible_to=None if user.role == "lead" else user.name)
     today = date.today()
-    page = queue_page(db, flt, limit=200, today=today)
+    page = queue_page(db, flt, limit=200, today=today, columns=PAGE_COLUMNS)
     count, total = queue_totals(db, flt, today=today)
     choices = _choices(request, db)
     audit(db, actor_of(request, user), "search", "queue", None, f"{len(page.items)} results")  # never the term
