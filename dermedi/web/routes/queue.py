@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -152,9 +153,31 @@ def _compute_totals(request: Request, db: Session, flt: QueueFilter, today: date
     return value
 
 
-def _rows(items: list[WorkItem], today: date) -> list[dict[str, Any]]:
-    return [{"item": i, "flag": deadline_flag(i.deadline, today),
-             "modifiers": [m for m in i.modifiers.split(",") if m]} for i in items]
+_TAGS = {"overdue": ' <span class="tag overdue">overdue</span>', "soon": ' <span class="tag soon">&lt; 7 days</span>'}
+
+
+def _rows(items: list[Any], today: date, lead: bool) -> list[Markup]:
+    """The table rows of a queue page, made here rather than cell by cell in the template
+    (50 rows x 15 cells were most of the page's Jinja2 time).  Every text value goes through
+    ``escape``; the others are numbers and dates (ints, Decimals, ISO dates: no markup)."""
+    out: list[Markup] = []
+    for i in items:
+        flag = deadline_flag(i.deadline, today)
+        item_id = int(i.id)
+        mods = [m for m in i.modifiers.split(",") if m]
+        pick = f'<td><input type="checkbox" name="ids" value="{item_id}" class="pick"></td>' if lead else ""
+        line = int(i.line_number) if i.line_number else "-"
+        html = (f'<tr class="{flag}">\n  {pick}<td><a href="/items/{item_id}">#{item_id}</a></td>\n'
+                f'  <td>{escape(i.claim_id)}</td><td>{line}</td>\n'
+                f'  <td>{escape(i.procedure)}{escape("-" + "-".join(mods)) if mods else ""}</td>\n'
+                f'  <td>{escape(i.group_code)}-{escape(i.carc_sent or i.carc)}</td><td>{escape(i.category)}</td>'
+                f'<td>{escape(i.action)}</td>\n'
+                f'  <td class="num">{Decimal(i.amount)}</td><td>{escape(i.payer_name)}</td>\n'
+                f'  <td>{i.deadline.isoformat() if i.deadline else "-"}{_TAGS.get(flag, "")}</td>\n'
+                f'  <td class="num">{Decimal(i.priority)}</td><td>{escape(i.status)}</td>'
+                f'<td>{escape(i.owner or "")}</td>\n</tr>')
+        out.append(Markup(html))  # noqa: S704 -- every text value above is escaped
+    return out
 
 
 @router.get("/queue")
@@ -180,7 +203,8 @@ def queue(request: Request, db: Db, user: Worker) -> Response:
     keep = {k: v for k, v in q.items() if k != "after" and v}
     choices = _choices(request, db)
     audit(db, actor_of(request, user), "view_queue", "queue", None, f"{len(page.items)} rows")   # the write, last
-    return render(request, "queue.html", user, rows=_rows(page.items, today), page=page, count=count, total=total,
+    rows = _rows(page.items, today, user.role == "lead")
+    return render(request, "queue.html", user, rows=rows, page=page, count=count, total=total,
                   filters=keep, categories=CATEGORIES, statuses=STATUSES, windows=DEADLINE_WINDOWS,
                   sorts=list(SORTS), choices=choices, search=False,
                   message=MESSAGES.get(q.get("done") or "", ""))
@@ -216,7 +240,8 @@ async def search(request: Request, db: Db, user: Worker, _csrf: CsrfUser) -> Res
     count, total = queue_totals(db, flt, today=today)
     choices = _choices(request, db)
     audit(db, actor_of(request, user), "search", "queue", None, f"{len(page.items)} results")  # never the term
-    return render(request, "queue.html", user, rows=_rows(page.items, today), page=page, count=count, total=total,
+    rows = _rows(page.items, today, user.role == "lead")
+    return render(request, "queue.html", user, rows=rows, page=page, count=count, total=total,
                   filters={}, categories=CATEGORIES, statuses=STATUSES, windows=DEADLINE_WINDOWS, sorts=list(SORTS),
                   choices=choices, search=True, message="")
 
