@@ -111,6 +111,8 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
     app.state.cache_locks = {}
     app.state.cache_guard = threading.Lock()
     app.state.totals_cache = {}
+    app.state.choices = None              # the queue filter's payers and owners (routes/queue.py)
+    app.state.choices_refreshing = False
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
     templates.env.auto_reload = False       # compiled once per process (the templates ship with the package)

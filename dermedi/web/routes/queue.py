@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from remits.worklist import STATUSES
 from store.remits import SubmittedClaim, WorkItem
 
 router = APIRouter(include_in_schema=False)
+log = logging.getLogger("dermedi.web")
 
 MESSAGES = {"empty": "The queue is empty: nothing to take.", "assigned": "The items were assigned."}
 # the columns queue.html shows (a page reads these only)
@@ -91,28 +93,53 @@ def _single_flight(request: Request, key: Any) -> threading.Lock:
         return lock
 
 
+CHOICES_SECONDS = 60.0
+
+
 def _choices(request: Request, db: Session) -> dict[str, list[Any]]:
-    cache = request.app.state.totals_cache
-    hit = cache.get("choices")
-    if hit is not None and hit[0] > time.monotonic():
+    """The filter form's payers and owners (at most a minute old): computed once per process,
+    then refreshed every minute in a background thread while pages go on with the list they
+    have (the distinct payers of a million items take seconds on SQLite: no page waits for
+    them but the first).  Item changes clear the totals' cache, not this one."""
+    state = request.app.state
+    hit = state.choices
+    if hit is not None:
+        if hit[0] <= time.monotonic():
+            _refresh_choices(state)
         return dict(hit[1])
     with _single_flight(request, "choices"):
-        hit = cache.get("choices")
-        if hit is not None and hit[0] > time.monotonic():
-            return dict(hit[1])
-        return _load_choices(request, db)
+        if state.choices is None:
+            state.choices = (time.monotonic() + CHOICES_SECONDS, _load_choices(db))
+        return dict(state.choices[1])
 
 
-def _load_choices(request: Request, db: Session) -> dict[str, list[Any]]:
-    cache = request.app.state.totals_cache
-    out: dict[str, list[Any]] = {
+def _refresh_choices(state: Any) -> None:
+    with state.cache_guard:
+        if state.choices_refreshing:
+            return
+        state.choices_refreshing = True
+
+    def run() -> None:
+        from store import session_scope
+
+        try:
+            with session_scope(state.engine) as s:
+                state.choices = (time.monotonic() + CHOICES_SECONDS, _load_choices(s))
+        except Exception as exc:       # keep the list we have; try again at the next page
+            log.warning("filter choices not refreshed: %s", type(exc).__name__)
+        finally:
+            state.choices_refreshing = False
+
+    threading.Thread(target=run, name="dermedi-choices", daemon=True).start()
+
+
+def _load_choices(db: Session) -> dict[str, list[Any]]:
+    return {
         "payers": sorted(((pid, name or pid) for pid, name in
                           db.execute(select(WorkItem.payer_id, WorkItem.payer_name).distinct()) if pid),
                          key=lambda p: (p[1], p[0])),
         "owners": sorted(o for o in db.scalars(select(WorkItem.owner).distinct()) if o),
     }
-    cache["choices"] = (time.monotonic() + 60, out)
-    return out
 
 
 def totals(request: Request, db: Session, flt: QueueFilter, today: date) -> tuple[int, Decimal]:
