@@ -7,7 +7,8 @@ Authorization lives here and nowhere else: a route names what it needs (``Depend
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
@@ -169,14 +170,61 @@ ApiLead = Annotated[SessionUser, Depends(api_role_check("lead"))]
 
 async def csrf_form(request: Request, user: User) -> SessionUser:
     """For every state-changing form: the hidden ``csrf`` field must match the session's token."""
-    form = await request.form()
-    token = form.get("csrf")
-    if not same(token if isinstance(token, str) else None, user.csrf):
-        raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
+    check_csrf(await request.form(), user)
     return user
 
 
+def check_csrf(form: Any, user: SessionUser) -> None:
+    token = form.get("csrf")
+    if not same(token if isinstance(token, str) else None, user.csrf):
+        raise HTTPException(403, "the form's security token is missing or stale: reload the page and try again")
+
+
 CsrfUser = Annotated[SessionUser, Depends(csrf_form)]
+
+
+# ---- the busiest pages (queue, item, take next) as one function in the thread pool ----------
+#
+# FastAPI's dependency resolution and a thread-pool hop per sync dependency were most of the CPU
+# time of a page.  These routes run the same steps, with the same functions, in one call:
+# the request's session (:func:`request_session`, the transaction of :func:`get_db`), the
+# session user (:func:`current_user`), the role, and for a form its CSRF token, in that order.
+
+
+@contextmanager
+def request_session(request: Request) -> Iterator[Session]:
+    """:func:`get_db` for a route that runs as one sync function: committed (with the kept audit
+    rows and the session's last-seen time) when the block ends, rolled back on any exception."""
+    maker: sessionmaker[Session] = request.app.state.sessionmaker
+    session = deferred(maker())
+    try:
+        yield session
+    except BaseException:
+        _end(session, None, False)
+        raise
+    _end(session, getattr(request.state, "touch_session", None), True)
+
+
+def authorized(request: Request, db: Session, roles: tuple[str, ...], form: Any = None) -> SessionUser:
+    """``Depends(role_check(*roles))`` and, given the parsed ``form`` (or the exception its
+    parsing raised), ``CsrfUser``: the user of the request's session, of one of ``roles``."""
+    user = current_user(request, db)
+    if user.role not in roles:
+        raise Forbidden()
+    if form is not None:
+        if isinstance(form, Exception):
+            raise form
+        check_csrf(form, user)
+    return user
+
+
+async def form_or_error(request: Request) -> Any:
+    """The request's form, or the exception reading it raised (raised by :func:`authorized`
+    after the session and role checks, in the order of the dependencies)."""
+    try:
+        return await request.form()
+    except Exception as exc:
+        return exc
 
 
 def actor_of(request: Request, user: SessionUser) -> Actor:
@@ -209,6 +257,6 @@ def template_context(request: Request, user: SessionUser | None, **kw: Any) -> d
     return {"request": request, "user": user, "csrf": user.csrf if user is not None else "", **kw}
 
 
-__all__ = ["Admin", "ApiLead", "ApiUser", "ApiWorker", "CsrfUser", "Db", "Forbidden", "Lead", "LoginRequired",
-           "User", "WebConfig", "Worker", "actor_of", "can_change", "can_view", "client_of", "load_item",
-           "template_context"]
+__all__ = ["WORKERS", "Admin", "ApiLead", "ApiUser", "ApiWorker", "CsrfUser", "Db", "Forbidden", "Lead",
+           "LoginRequired", "User", "WebConfig", "Worker", "actor_of", "authorized", "can_change", "can_view",
+           "check_csrf", "client_of", "form_or_error", "load_item", "request_session", "template_context"]

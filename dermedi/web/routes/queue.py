@@ -15,9 +15,22 @@ from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from dermedi.web.accounts import SessionUser
-from dermedi.web.deps import CsrfUser, Db, Lead, Worker, actor_of, config_of, engine_of
+from dermedi.web.deps import (
+    WORKERS,
+    CsrfUser,
+    Db,
+    Lead,
+    Worker,
+    actor_of,
+    authorized,
+    config_of,
+    engine_of,
+    form_or_error,
+    request_session,
+)
 from dermedi.web.routes import render
 from remits.actions import audit, bulk_assign, take_next
 from remits.classify import CATEGORIES
@@ -208,7 +221,17 @@ def _rows(items: list[Any], today: date, lead: bool) -> list[Markup]:
 
 
 @router.get("/queue")
-def queue(request: Request, db: Db, user: Worker) -> Response:
+async def queue(request: Request) -> Response:
+    return await run_in_threadpool(_queue, request)
+
+
+def _queue(request: Request) -> Response:
+    with request_session(request) as db:
+        user = authorized(request, db, WORKERS)
+        return _queue_page(request, db, user)
+
+
+def _queue_page(request: Request, db: Session, user: SessionUser) -> Response:
     q = request.query_params
     flt = parse_filter(q, user)
     sort = q.get("sort") or "priority"
@@ -274,8 +297,14 @@ async def search(request: Request, db: Db, user: Worker, _csrf: CsrfUser) -> Res
 
 
 @router.post("/queue/next")
-def next_(request: Request, user: Worker, _csrf: CsrfUser) -> Response:
-    item_id = take_next(engine_of(request), actor_of(request, user))
+async def next_(request: Request) -> Response:
+    return await run_in_threadpool(_next, request, await form_or_error(request))
+
+
+def _next(request: Request, form: Any) -> Response:
+    with request_session(request) as db:
+        user = authorized(request, db, WORKERS, form)
+        item_id = take_next(engine_of(request), actor_of(request, user))
     if item_id is None:
         return RedirectResponse("/queue?done=empty", status_code=303)
     return RedirectResponse(f"/items/{item_id}", status_code=303)
