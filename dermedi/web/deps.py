@@ -2,7 +2,9 @@
 or API token), role checks, CSRF, the audit actor and object-level item access.
 
 Authorization lives here and nowhere else: a route names what it needs (``Depends(lead)``,
-``Depends(viewable_item)``) and the check runs on the server for every request.
+``Depends(viewable_item)``) and the check runs on the server for every request.  The three
+busiest pages (queue, item, take next) call the same checks in one function instead
+(:func:`authorized` in :func:`request_session`), to spare FastAPI's per-dependency work.
 """
 
 from __future__ import annotations
