@@ -1,18 +1,26 @@
 """Bench of the web workspace: N worklist items, C concurrent browser-like clients.
 
     .venv/bin/python bench/bench_web.py [--url URL] [--items 1000000] [--clients 16] [--rounds 25]
+        [--workers N] [--only queue|item|take_next] [--json F]
 
 1. Fills the database (default: a fresh SQLite file under /tmp) with ``--items`` worklist items
    in SQL (``INSERT ... SELECT`` over a recursive CTE / ``generate_series``; deterministic mix:
    13 categories, 70% new and unowned, 12% in progress with one of 40 billers, 6% appealed, 2%
    corrected, 10% closed; 25 payers, 14 procedures, amounts 5-2,000, deadlines over a year),
-   unless it already holds that many.  Users ``biller0`` .. ``biller{C-1}`` are created.
-2. Starts the real server (``dermedi web``, one uvicorn process) on 127.0.0.1 and a free port.
+   unless it already holds that many: give ``--url`` of a database filled before (e.g.
+   ``sqlite:////tmp/bench-web/bench.db``) and the fill is skipped.  Users ``biller0`` ..
+   ``biller{C-1}`` are created.
+2. Starts the real server (``dermedi web``, ``--workers`` uvicorn processes) on 127.0.0.1 and a
+   free port.
 3. Each client logs in as its own biller and, ``--rounds`` times: opens the queue page (first
    page, alternating with a filtered page and a deeper keyset page), opens one of its own items,
-   and takes the next item.  Latency is measured per request, client side.
+   and takes the next item, with no think time.  Latency is measured per request, client side.
    Before that, one unmeasured pass over the four queue pages fills the server's caches of the
-   queue's counts and totals (computed once per filter and process, then reused for 30 s).
+   queue's counts and totals (computed once per filter and process, then reused for 30 s); the
+   measured part starts when every client has logged in and warmed up.
+   The clients are one asyncio loop of lean keep-alive HTTP/1.1 connections (the bench shares
+   the machine's cores with the server, so its own CPU per request is measured and printed too,
+   with the server processes' CPU per request, from /proc).
 4. Prints p50 / p95 / p99 per kind and the targets (queue and item p95 < 150 ms, take-next
    p95 < 100 ms); ``--json F`` writes them too.
 """
@@ -20,6 +28,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -28,10 +37,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -44,6 +53,7 @@ PROCEDURES = ("99213", "99214", "11102", "11104", "17000", "17003", "17110", "11
               "17311", "17312", "J3301", "96920")
 PASSWORD = "bench-password-1"
 TARGETS = {"queue": 150.0, "item": 150.0, "take_next": 100.0}
+KINDS = tuple(TARGETS)
 
 
 def _series(dialect: str, n: int) -> str:
@@ -111,56 +121,153 @@ def _pct(values: list[float], p: float) -> float:
     return v[min(len(v) - 1, round(p / 100 * (len(v) - 1)))]
 
 
-def client(base: str, name: str, rounds: int, own: list[int], out: dict[str, list[float]], errors: list[str],
-           lock: threading.Lock) -> None:
+class _Conn:
+    """One keep-alive HTTP/1.1 connection with the few things a browser does here (cookies, forms):
+    a lean client, so that the bench's own CPU (it shares the cores with the server) stays small."""
 
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        body = urlencode(form).encode() if form is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", "Accept: text/html"]
+        if self.cookies:
+            head.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if form is not None:
+            head += ["Content-Type: application/x-www-form-urlencoded", f"Content-Length: {len(body)}"]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        length = 0
+        close = False
+        while True:
+            line = await self.reader.readline()
+            if line in (b"\r\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            name = name.lower()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie":
+                k, _, rest = value.strip().partition("=")
+                v = rest.split(";", 1)[0]
+                if v in ("", '""') or "max-age=0" in rest.lower():
+                    self.cookies.pop(k, None)
+                else:
+                    self.cookies[k] = v
+            elif name == "connection" and value.strip().lower() == "close":
+                close = True
+            elif name == "transfer-encoding":
+                raise RuntimeError("chunked response")
+        data = await self.reader.readexactly(length) if length else b""
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status, data
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+_CSRF = re.compile(rb'name="csrf" value="([^"]+)"')
+_NEXT = re.compile(rb'id="next-page" href="([^"]+)"')
+
+
+async def _client(port: int, name: str, rounds: int, own: list[int], kinds: tuple[str, ...],
+                  out: dict[str, list[float]], errors: list[str], start: asyncio.Event, ready: list[int]) -> None:
+    c = _Conn(port)
     try:
-        _client(base, name, rounds, own, out, errors, lock)
-    except Exception as exc:      # a failed client is an error in the figures, not a lost thread
-        errors.append(f"{name}: {type(exc).__name__}")
-
-
-def _client(base: str, name: str, rounds: int, own: list[int], out: dict[str, list[float]], errors: list[str],
-            lock: threading.Lock) -> None:
-    import httpx
-
-    with httpx.Client(base_url=base, follow_redirects=False, timeout=120) as c:
-        page = c.get("/login").text
-        tok = re.search(r'name="csrf" value="([^"]+)"', page)
+        _, page = await c.request("GET", "/login")
+        tok = _CSRF.search(page)
         assert tok is not None
-        r = c.post("/login", data={"username": name, "password": PASSWORD, "csrf": tok.group(1)})
-        if r.status_code != 303:
-            errors.append(f"{name}: login {r.status_code}")
+        st, _ = await c.request("POST", "/login", {"username": name, "password": PASSWORD,
+                                                   "csrf": tok.group(1).decode()})
+        if st != 303:
+            errors.append(f"{name}: login {st}")
             return
-        q = c.get("/queue")
-        m = re.search(r'name="csrf" value="([^"]+)"', q.text)
+        _, q = await c.request("GET", "/queue")
+        m = _CSRF.search(q)
         assert m is not None
-        csrf = m.group(1)
-        nxt = re.search(r'id="next-page" href="([^"]+)"', q.text)
-        deep = nxt.group(1).replace("&amp;", "&") if nxt else "/queue"
-        local: dict[str, list[float]] = {"queue": [], "item": [], "take_next": []}
+        csrf = m.group(1).decode()
+        nxt = _NEXT.search(q)
+        deep = nxt.group(1).decode().replace("&amp;", "&") if nxt else "/queue"
         variants = ["/queue", "/queue?category=bundling", deep, "/queue?deadline=30d&payer=P3"]
         for v in variants:          # warm-up, not measured: the per-process caches of counts and totals fill
-            c.get(v)
+            await c.request("GET", v)
+        ready.append(1)
+        await start.wait()
         for i in range(rounds):
-            t = time.perf_counter()
-            r = c.get(variants[i % len(variants)])
-            local["queue"].append((time.perf_counter() - t) * 1000)
-            if r.status_code != 200:
-                errors.append(f"{name}: queue {r.status_code}")
-            t = time.perf_counter()
-            r = c.get(f"/items/{own[i % len(own)]}")
-            local["item"].append((time.perf_counter() - t) * 1000)
-            if r.status_code != 200:
-                errors.append(f"{name}: item {r.status_code}")
-            t = time.perf_counter()
-            r = c.post("/queue/next", data={"csrf": csrf})
-            local["take_next"].append((time.perf_counter() - t) * 1000)
-            if r.status_code != 303:
-                errors.append(f"{name}: next {r.status_code}")
-    with lock:
-        for k, v in local.items():
-            out[k].extend(v)
+            if "queue" in kinds:
+                t = time.perf_counter()
+                st, _ = await c.request("GET", variants[i % len(variants)])
+                out["queue"].append((time.perf_counter() - t) * 1000)
+                if st != 200:
+                    errors.append(f"{name}: queue {st}")
+            if "item" in kinds:
+                t = time.perf_counter()
+                st, _ = await c.request("GET", f"/items/{own[i % len(own)]}")
+                out["item"].append((time.perf_counter() - t) * 1000)
+                if st != 200:
+                    errors.append(f"{name}: item {st}")
+            if "take_next" in kinds:
+                t = time.perf_counter()
+                st, _ = await c.request("POST", "/queue/next", {"csrf": csrf})
+                out["take_next"].append((time.perf_counter() - t) * 1000)
+                if st != 303:
+                    errors.append(f"{name}: next {st}")
+    except Exception as exc:      # a failed client is an error in the figures, not a lost task
+        errors.append(f"{name}: {type(exc).__name__}")
+    finally:
+        c.close()
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its live children (uvicorn's worker processes)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(k) for k in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for k in kids:
+            out += [k, *_children(k)]
+    return out
+
+
+async def _run_clients(port: int, names: list[str], rounds: int, own: dict[str, list[int]], kinds: tuple[str, ...],
+                       server_pid: int) -> tuple[dict[str, list[float]], list[str], dict[str, float]]:
+    out: dict[str, list[float]] = {"queue": [], "item": [], "take_next": []}
+    errors: list[str] = []
+    start = asyncio.Event()
+    ready: list[int] = []
+    tasks = [asyncio.create_task(_client(port, n, rounds, own[n] or [1], kinds, out, errors, start, ready))
+             for n in names]
+    while len(ready) + sum(t.done() for t in tasks) < len(tasks):   # all logged in and warmed up (or failed)
+        await asyncio.sleep(0.02)
+    s0, c0, t0 = _cpu_seconds(server_pid), time.process_time(), time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks)
+    return out, errors, {"wall": time.perf_counter() - t0, "server_cpu": _cpu_seconds(server_pid) - s0,
+                         "client_cpu": time.process_time() - c0}
 
 
 def main() -> int:
@@ -171,7 +278,10 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=25)
     ap.add_argument("--json", default=None)
     ap.add_argument("--workers", type=int, default=1, help="dermedi web --workers")
+    ap.add_argument("--only", action="append", choices=KINDS, default=None,
+                    help="measure only this kind of request (repeatable; for profiling one route)")
     args = ap.parse_args()
+    kinds = tuple(args.only or KINDS)
 
     from dermedi.web.accounts import add_user
     from remits.actions import Actor
@@ -210,17 +320,8 @@ def main() -> int:
                     break
             except OSError:
                 time.sleep(0.2)
-        out: dict[str, list[float]] = {"queue": [], "item": [], "take_next": []}
-        errors: list[str] = []
-        lock = threading.Lock()
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(f"http://127.0.0.1:{port}", n, args.rounds, own[n] or [1],
-                                                         out, errors, lock)) for n in names]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - t0
+        out, errors, cpu = asyncio.run(_run_clients(port, names, args.rounds, own, kinds, proc.pid))
+        wall = cpu["wall"]
     finally:
         proc.terminate()
         try:
@@ -231,12 +332,20 @@ def main() -> int:
         log.close()
     result: dict[str, Any] = {"dialect": make_engine(url).dialect.name, "items": args.items, "clients": args.clients,
                               "rounds": args.rounds, "workers": args.workers, "wall_s": round(wall, 1),
-                              "errors": len(errors),
-                              "cpus": os.cpu_count(), "load": os.getloadavg()[0]}
+                              "errors": len(errors), "cpus": os.cpu_count(),
+                              "load": [round(x, 2) for x in os.getloadavg()]}
+    n_req = sum(len(v) for v in out.values()) or 1
+    result["requests_per_s"] = round(n_req / wall, 1)
+    result["server_cpu_ms_per_request"] = round(cpu["server_cpu"] * 1000 / n_req, 2)
+    result["client_cpu_ms_per_request"] = round(cpu["client_cpu"] * 1000 / n_req, 2)
     print(f"\n{result['dialect']}: {args.items:,} items, {args.clients} clients x {args.rounds} rounds, "
-          f"{wall:.1f} s, {len(errors)} errors, load {result['load']:.1f}")
+          f"{args.workers} server process(es), {wall:.1f} s, {n_req / wall:.0f} requests/s, {len(errors)} errors, "
+          f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(f"  CPU per request: server {result['server_cpu_ms_per_request']:.2f} ms (the dermedi web process(es), "
+          f"not the database server), bench client {result['client_cpu_ms_per_request']:.2f} ms")
     ok = not errors
-    for kind, values in out.items():
+    for kind in kinds:
+        values = out[kind]
         p50, p95, p99 = _pct(values, 50), _pct(values, 95), _pct(values, 99)
         met = p95 < TARGETS[kind]
         ok &= met

@@ -17,13 +17,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.orm import Session
 
 from remits.worklist import WorklistError, add_event, next_item, update_item
 from store import session_scope
 from store.accounts import AppealLetter
-from store.audit import record
+from store.audit import record, record_in
 from store.remits import WorkItem
 
 APPEAL_FOLLOW_UP_DAYS = 30
@@ -99,9 +99,16 @@ def change_item(session: Session, item_id: int, actor: Actor, *, status: str | N
 
 
 def take_next(engine: Engine, actor: Actor) -> int | None:
-    item_id = next_item(engine, actor.user)
-    with session_scope(engine) as s:
-        audit(s, actor, "take_next", "work_item", item_id, "" if item_id is not None else "queue empty")
+    """Take the next item for ``actor``: the item, its history event and the audit row in one
+    short transaction (an empty queue is audited in a transaction of its own)."""
+    def audited(conn: Connection, item_id: int) -> None:
+        record_in(conn, user=actor.user, channel=actor.channel, client=actor.client, action="take_next",
+                  object_type="work_item", object_id=item_id)
+
+    item_id = next_item(engine, actor.user, also=audited)
+    if item_id is None:
+        with session_scope(engine) as s:
+            audit(s, actor, "take_next", "work_item", None, "queue empty")
     return item_id
 
 

@@ -27,12 +27,12 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from remits.priority import blended_recoverability, priority
@@ -143,10 +143,12 @@ _PG_NEXT = text(
     "SELECT id, :at, :user, 'assigned', 'new', 'in_progress', :note FROM taken RETURNING item_id")
 
 
-def next_item(engine: Engine, user: str, *, max_attempts: int = 1000) -> int | None:
+def next_item(engine: Engine, user: str, *, max_attempts: int = 1000,
+              also: Callable[[Connection, int], None] | None = None) -> int | None:
     """Hand the highest-priority unowned new item to ``user``; its id, or None when the queue is empty.
 
-    One short transaction per call, on its own connection from ``engine``.
+    One short transaction per call, on its own connection from ``engine``; ``also(conn, item_id)``
+    is called in that transaction once the item is taken (e.g. to write its audit row).
     """
     if not user:
         raise WorklistError("a user name is needed to take an item")
@@ -159,6 +161,8 @@ def next_item(engine: Engine, user: str, *, max_attempts: int = 1000) -> int | N
             if conn.dialect.name == "postgresql":
                 row = conn.execute(_PG_NEXT, {"user": user, "at": at, "note": note}).first()
                 if row is not None:
+                    if also is not None:
+                        also(conn, int(row[0]))
                     return int(row[0])
                 # nothing unlocked: empty queue, or every candidate is being taken right now
                 left = conn.execute(select(func.count()).select_from(WorkItem).where(
@@ -177,6 +181,8 @@ def next_item(engine: Engine, user: str, *, max_attempts: int = 1000) -> int | N
             conn.execute(insert(WorkItemEvent).values(
                 item_id=item_id, at=at, actor=user, event="assigned", from_status="new", to_status="in_progress",
                 note=note))
+            if also is not None:
+                also(conn, item_id)
             return item_id
     return None
 

@@ -10,7 +10,8 @@ and all share :class:`Base`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,57 @@ def make_engine(url: str, *, echo: bool = False, **options: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        _SQLiteWriter(engine)
     return engine
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+class _SQLiteWriter:
+    """One writing transaction at a time among an engine's connections, queued in Python.
+
+    SQLite has one writer; a second connection that wants to write waits in SQLite's busy
+    handler, which polls with sleeps that grow to 100 ms (a web server's threads then wait far
+    longer than the lock is held).  Here the first write of a transaction takes a lock of the
+    engine, and the commit or rollback releases it: the next writer is woken at once.  Other
+    processes are still kept apart by SQLite's own lock and busy timeout; and when the lock is
+    not had within that timeout the write goes ahead to SQLite as before, so nothing waits for
+    ever on a connection that never ended its transaction.
+    """
+
+    def __init__(self, engine: Engine, timeout: float = 30.0) -> None:
+        self.lock = threading.Lock()
+        self.holder: int | None = None          # id() of the DB-API connection holding the lock
+        self.timeout = timeout
+        dialect = engine.dialect
+        commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
+        dialect.do_commit = self._then_release(commit)      # type: ignore[method-assign,assignment]
+        dialect.do_rollback = self._then_release(rollback)  # type: ignore[method-assign,assignment]
+        dialect.do_close = self._then_release(close)        # type: ignore[method-assign,assignment]
+        event.listen(engine, "before_cursor_execute", self._before_execute)
+
+    def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        key = id(conn.connection.dbapi_connection)
+        if self.holder == key:
+            return
+        if self.lock.acquire(timeout=self.timeout):
+            self.holder = key
+
+    def _then_release(self, end: Callable[[Any], None]) -> Callable[[Any], None]:
+        def ended(dbapi_connection: Any) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                # the pool passes its proxy of the connection, a close the DB-API connection itself
+                key = id(getattr(dbapi_connection, "dbapi_connection", dbapi_connection))
+                if self.holder is not None and self.holder == key:
+                    self.holder = None
+                    self.lock.release()
+        return ended
 
 
 def alembic_config(url: str) -> Any:

@@ -202,6 +202,8 @@ class WorkItem(Base):
         Index("ix_work_items_category_priority", "category", text("priority DESC"), "id"),
         Index("ix_work_items_owner_priority", "owner", text("priority DESC"), "id"),
         Index("ix_work_items_payer_priority", "payer_id", text("priority DESC"), "id"),
+        # a biller's queue filtered by payer: each of its two parts one range (0010_queue_payer_owner)
+        Index("ix_work_items_payer_owner_priority", "payer_id", "owner", text("priority DESC"), "id"),
         Index("ix_work_items_remit_date", "remit_date"),
         # covering index of the summary's breakdowns (migration 0009_summary_index)
         Index("ix_work_items_summary", "source", "category", "group_code", "carc_sent", "carc", "payer_name",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from dermedi.web.security import backoff, hash_password, new_token, token_hash, verify_password
@@ -173,17 +173,22 @@ def session_user(session: Session, raw_token: str, *, idle: timedelta, absolute:
                  touch_every: timedelta = timedelta(seconds=20)) -> SessionUser | None:
     """The user of a live session, or None (expired sessions are deleted)."""
     h = token_hash(raw_token)
-    row = session.execute(select(WebSession, WebUser).join(WebUser, WebUser.id == WebSession.user_id)
-                          .where(WebSession.token_hash == h)).first()
+    row = session.connection().execute(_SESSION_LOOKUP, {"h": h}).first()
     if row is None:
         return None
-    ws, user = row
     t = now()
-    if user.disabled or aware(ws.last_seen_at) + idle < t or aware(ws.created_at) + absolute < t:
+    if row.disabled or aware(row.last_seen_at) + idle < t or aware(row.created_at) + absolute < t:
         session.execute(delete(WebSession).where(WebSession.token_hash == h))
         return None
-    touch = t if aware(ws.last_seen_at) + touch_every < t else None
-    return SessionUser(user.id, user.name, user.role, ws.csrf_token, h, touch=touch)
+    touch = t if aware(row.last_seen_at) + touch_every < t else None
+    return SessionUser(row.id, row.name, row.role, row.csrf_token, h, touch=touch)
+
+
+# the one query of every page request: Core columns (no ORM objects), one cached statement
+_SESSION_LOOKUP = (select(WebSession.last_seen_at, WebSession.created_at, WebSession.csrf_token, WebUser.id,
+                          WebUser.name, WebUser.role, WebUser.disabled)
+                   .join(WebUser, WebUser.id == WebSession.user_id)
+                   .where(WebSession.token_hash == bindparam("h")))
 
 
 def token_user(session: Session, raw_token: str) -> SessionUser | None:

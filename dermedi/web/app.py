@@ -8,10 +8,10 @@ database, so several ``dermedi web`` processes can serve one PostgreSQL.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dermedi.web.deps import LoginRequired, WebConfig
+from dermedi.web.deps import LoginRequired, WebConfig, web_sessionmaker
 from dermedi.web.security import SECURITY_HEADERS
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +41,59 @@ def _field(loc: Any) -> str:
     return ".".join(parts) or "request"
 
 
+class HeadersAndLog:
+    """The outermost layer of the app (plain ASGI, no per-request task or stream): a request id,
+    the security headers and ``Cache-Control: no-store`` (not on static files) on every
+    response, an error page instead of a traceback, and one log line per request with ids only
+    (the path has item/remit ids, never names, member ids or birth dates)."""
+
+    def __init__(self, app: ASGIApp, error_page: Callable[[Request, int, str], Response]) -> None:
+        self.app = app
+        self.error_page = error_page
+        self.headers = [(k.lower(), (k.lower().encode("latin-1"), v.encode("latin-1")))
+                        for k, v in SECURITY_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = secrets.token_hex(6)
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+        start = time.perf_counter()
+        static = scope["path"].startswith("/static/")
+        status = 500
+        started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                for name, raw in self.headers:
+                    if name not in headers:       # a route's own value wins (setdefault)
+                        headers.raw.append(raw)
+                if not static and "cache-control" not in headers:
+                    headers.raw.append((b"cache-control", b"no-store"))
+                headers["X-Request-Id"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:
+            # never let the server print a traceback: its SQL parameters may hold tokens or PHI
+            log.error("%s internal error %s", rid, type(exc).__name__)
+            if started:
+                raise
+            response = self.error_page(Request(scope), 500, "internal error (the request id is in the server log)")
+            await response(scope, receive, send_with_headers)
+        finally:
+            user = state.get("user")
+            log.info("%s %s %s %d %.1fms user=%s", rid, scope["method"], scope["path"], status,
+                     (time.perf_counter() - start) * 1000, getattr(user, "id", "-"))
+
+
 def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: Engine | None = None) -> FastAPI:
     from store import make_engine
 
@@ -52,11 +107,15 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
     # one connection per worker thread (anyio's default pool has 40); SQL parameters never in messages
     app.state.engine = engine if engine is not None else make_engine(
         settings.database.url, pool_size=cfg.pool_size, max_overflow=10, pool_timeout=60, hide_parameters=True)
+    app.state.sessionmaker = web_sessionmaker(app.state.engine)
     app.state.cache_locks = {}
     app.state.cache_guard = threading.Lock()
     app.state.totals_cache = {}
+    app.state.choices = None              # the queue filter's payers and owners (routes/queue.py)
+    app.state.choices_refreshing = False
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True
+    templates.env.auto_reload = False       # compiled once per process (the templates ship with the package)
     app.state.templates = templates
 
     def error_page(request: Request, status: int, message: str) -> Response:
@@ -66,27 +125,7 @@ def create_app(settings: Any, web_config: WebConfig | None = None, *, engine: En
                                                                   "user": getattr(request.state, "user", None)},
                                           status_code=status)
 
-    @app.middleware("http")
-    async def headers_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = uuid.uuid4().hex[:12]
-        request.state.request_id = rid
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception as exc:
-            # never let the server print a traceback: its SQL parameters may hold tokens or PHI
-            log.error("%s internal error %s", rid, type(exc).__name__)
-            response = error_page(request, 500, "internal error (the request id is in the server log)")
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        response.headers["X-Request-Id"] = rid
-        user = getattr(request.state, "user", None)
-        # ids only: the path has item/remit ids, never names, member ids or birth dates
-        log.info("%s %s %s %d %.1fms user=%s", rid, request.method, request.url.path, response.status_code,
-                 (time.perf_counter() - start) * 1000, getattr(user, "id", "-"))
-        return response
+    app.add_middleware(HeadersAndLog, error_page=error_page)
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _exc: LoginRequired) -> Response:

@@ -10,9 +10,21 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from dermedi.web.accounts import SessionUser
-from dermedi.web.deps import CsrfUser, Db, Lead, Worker, actor_of, config_of, load_item
+from dermedi.web.deps import (
+    WORKERS,
+    CsrfUser,
+    Db,
+    Lead,
+    Worker,
+    actor_of,
+    authorized,
+    config_of,
+    load_item,
+    request_session,
+)
 from dermedi.web.routes import conflict, render
 from dermedi.web.routes.queue import _text, bad
 from remits.actions import (
@@ -107,11 +119,17 @@ def item_context(db: Session, item: WorkItem, user: SessionUser) -> dict[str, An
 
 
 @router.get("/items/{item_id}")
-def item_page(request: Request, item_id: int, db: Db, user: Worker) -> Response:
-    item = load_item(db, item_id, user)
-    context = item_context(db, item, user)
-    view_item(db, item_id, actor_of(request, user))      # the audit row: the one write, last
-    return render(request, "item.html", user, **context)
+async def item_page(request: Request, item_id: int) -> Response:
+    return await run_in_threadpool(_item_page, request, item_id)
+
+
+def _item_page(request: Request, item_id: int) -> Response:
+    with request_session(request) as db:
+        user = authorized(request, db, WORKERS)
+        item = load_item(db, item_id, user)
+        context = item_context(db, item, user)
+        view_item(db, item_id, actor_of(request, user))      # the audit row: written at the commit
+        return render(request, "item.html", user, **context)
 
 
 async def _form(request: Request) -> Any:
