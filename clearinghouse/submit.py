@@ -327,7 +327,11 @@ class _Records:
                 record_submitted_claims(session, claims, file_sha256=self.file_sha256, delimiters=parser.delimiters)
         self._pending += max(len(runs), len(claims))
         if self._pending >= COMMIT_EVERY:
-            self.commit()
+            if self._writer is not None:      # the writer commits while this process scrubs on
+                self._pending = 0
+                self._writer.checkpoint()
+            else:
+                self.commit()
 
     def commit(self) -> None:
         self._pending = 0

@@ -11,7 +11,8 @@ What holds as in the command's own process:
 * the same rows (the writer calls :func:`store.records.write_scrub_runs` and
   :func:`store.records.write_submitted`);
 * nothing is committed but when the command asks (:meth:`RecordWriter.commit` waits for it, and
-  raises :class:`RecordWriterError` if any write failed);
+  raises :class:`RecordWriterError` if any write failed; :meth:`RecordWriter.checkpoint` commits
+  without waiting, a failure then being raised by the next commit);
 * a command that dies (kill -9 included) leaves the writer's open transaction uncommitted: the
   writer reads end-of-file on its pipe, rolls back and exits; a writer that dies makes the command's
   next commit fail, so nothing of the file is queued.
@@ -84,6 +85,13 @@ def _serve(conn: Connection) -> None:
                     conn.send(("ok",))
                 except Exception as exc:
                     conn.send(("error", _describe(exc)))
+                continue
+            if kind == "checkpoint":             # commit now, answer at the next commit
+                if failed is None:
+                    try:
+                        end(True)
+                    except Exception as exc:
+                        failed = _describe(exc)
                 continue
             if kind == "commit":
                 if failed is not None:
@@ -196,6 +204,10 @@ class RecordWriter:
         """Commit what was sent so far; raises :class:`RecordWriterError` if any of it failed."""
         self._send(("commit",))
         self._reply()
+
+    def checkpoint(self) -> None:
+        """Commit what was sent so far without waiting (a failure is raised by the next :meth:`commit`)."""
+        self._send(("checkpoint",))
 
     def rollback(self) -> None:
         self._send(("rollback",))
