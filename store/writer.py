@@ -234,4 +234,8 @@ __all__ = ["RecordWriter", "RecordWriterError"]
 if __name__ == "__main__":
     import sys
 
-    _serve(Connection(int(sys.argv[1])))
+    try:
+        _serve(Connection(int(sys.argv[1])))
+    except BaseException as exc:     # one line, the type only: a message could quote a row (PHI)
+        sys.stderr.write(f"dermedi record writer: {type(exc).__name__}\n")
+        sys.exit(1)
