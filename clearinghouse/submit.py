@@ -337,10 +337,17 @@ class _Records:
         self._pending = 0
         if self._writer is not None:
             self._writer.commit()
-        elif self._session is not None:
+        else:
+            self._end_session(commit=True)
+
+    def _end_session(self, *, commit: bool) -> None:
+        if self._session is not None:
             session, self._session = self._session, None
             try:
-                session.commit()
+                if commit:
+                    session.commit()
+                else:
+                    session.rollback()
             finally:
                 session.close()
 
@@ -349,12 +356,8 @@ class _Records:
         try:
             if commit:
                 self.commit()
-            elif self._session is not None:
-                session, self._session = self._session, None
-                try:
-                    session.rollback()
-                finally:
-                    session.close()
+            else:
+                self._end_session(commit=False)
         finally:
             if self._writer is not None:
                 writer, self._writer = self._writer, None

@@ -24,6 +24,7 @@ file" holds, and a crash half-way leaves nothing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
@@ -225,23 +226,17 @@ class WritePipeline:
     :meth:`close` before the transaction ends (commit and rollback run no statement to wait on)."""
 
     def __init__(self, conn: Connection) -> None:
-        import threading
-
         self.conn = conn
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         event.listen(conn, "before_execute", self._before)
 
     def _before(self, *_args: Any) -> None:
-        import threading
-
         if self._thread is not None and threading.current_thread() is not self._thread:
             self.wait()
 
     def submit(self, work: Callable[[], None]) -> None:
         """Run ``work`` in a thread once the batch before it is written."""
-        import threading
-
         self.wait()
         thread = threading.Thread(target=self._run, args=(work,), name="dermedi-bulk-write", daemon=True)
         self._thread = thread

@@ -78,32 +78,16 @@ def _serve(conn: Connection) -> None:
             kind = msg[0]
             if kind == "stop":
                 return
-            if kind == "rollback":
-                failed = None
-                try:
-                    end(False)
-                    conn.send(("ok",))
-                except Exception as exc:
-                    conn.send(("error", _describe(exc)))
-                continue
-            if kind == "checkpoint":             # commit now, answer at the next commit
+            if kind in ("checkpoint", "commit"):
                 if failed is None:
                     try:
                         end(True)
                     except Exception as exc:
                         failed = _describe(exc)
-                continue
-            if kind == "commit":
-                if failed is not None:
+                if kind == "commit":                 # a checkpoint's answer waits for the next commit
                     end(False)
-                    conn.send(("error", failed))
+                    conn.send(("ok",) if failed is None else ("error", failed))
                     failed = None
-                    continue
-                try:
-                    end(True)
-                    conn.send(("ok",))
-                except Exception as exc:
-                    conn.send(("error", _describe(exc)))
                 continue
             if failed is not None:
                 continue                             # reported at the next commit
@@ -209,19 +193,11 @@ class RecordWriter:
         """Commit what was sent so far without waiting (a failure is raised by the next :meth:`commit`)."""
         self._send(("checkpoint",))
 
-    def rollback(self) -> None:
-        self._send(("rollback",))
-        self._reply()
-
     def close(self) -> None:
         """Stop the process: what it holds uncommitted is rolled back.  Does not wait for it to exit
         (it holds no lock once its last commit or rollback is answered); the sender thread reaps it."""
         self._queue.put(("stop",))
         self._queue.put(None)
-
-    def wait(self, timeout: float | None = None) -> None:
-        """Wait until the process has ended (tests)."""
-        self._thread.join(timeout)
 
     @property
     def pid(self) -> int | None:
