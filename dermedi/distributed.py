@@ -53,7 +53,7 @@ from scrubber.chunks import (
     scrub_chunk,
 )
 from scrubber.engine import Scrubber
-from scrubber.run import ScrubSummary, scrub_file
+from scrubber.run import STAGE_KINDS, ScrubSummary, place_staged, scrub_file
 
 
 class SetupError(Exception):
@@ -150,6 +150,53 @@ def scrub_chunk_task(setup: ScrubSetup, source: bytes | str, name: str, spec: Ch
     return res
 
 
+@dataclass
+class WholeResult:
+    """What :func:`scrub_file_task` sends back: the file's summary and where its outputs were
+    staged (kind -> path), or the error that made it unreadable."""
+
+    summary: ScrubSummary | None = None
+    error: str | None = None
+    stage: dict[str, Path] | None = None
+    cpu_seconds: float = 0.0
+
+
+def scrub_file_task(setup: ScrubSetup, path: str, inp: ScrubInput, stage_dir: str) -> WholeResult:
+    """The Dask task for a small input of a job of many: the one-process scrub of the whole file
+    (:func:`scrubber.run.scrub_file`) on this worker, its outputs written to ``stage_dir`` (under
+    names of this process, so a run again elsewhere writes its own) for the coordinator to put in
+    place.  ``path``: the input as this worker reads it; the summary names it as given."""
+    scrubber = build_scrubber(setup)
+    t0 = time.thread_time()
+    pid = os.getpid()
+    stage = {k: Path(stage_dir) / f"{k}.{pid}" for k in STAGE_KINDS}
+    try:
+        summary = scrub_file(path, clean_out=inp.clean_out, held_out=inp.held_out, report=inp.report, html=inp.html,
+                             scrubber=scrubber, progress=False, stage=stage, label=str(inp.source))
+    except X12Error as exc:
+        return WholeResult(error=str(exc))
+    except OSError as exc:
+        return WholeResult(error=f"{inp.source}: {exc.strerror or exc}")
+    return WholeResult(summary, stage=stage, cpu_seconds=time.thread_time() - t0)
+
+
+def whole_on_workers(inputs: Sequence[ScrubInput], workers: int, whole_file_bytes: int | None = None) -> list[bool]:
+    """Which inputs of a job go to a worker whole (one task each) rather than in chunks: with two
+    inputs or more, those of at most ``whole_file_bytes`` (default: the job's bytes / (4 x
+    workers), so that whole files still share out evenly).  Unreadable ones stay with the
+    coordinator (for the one-process error)."""
+    if len(inputs) < 2:
+        return [False] * len(inputs)
+    sizes: list[int] = []
+    for inp in inputs:
+        try:
+            sizes.append(inp.source.stat().st_size)
+        except OSError:
+            sizes.append(-1)
+    limit = whole_file_bytes if whole_file_bytes is not None else sum(max(s, 0) for s in sizes) // (4 * max(1, workers))
+    return [0 <= s <= limit for s in sizes]
+
+
 # ------------------------------------------------------------------------------------------
 # The cluster
 # ------------------------------------------------------------------------------------------
@@ -233,7 +280,8 @@ class _FileState:
 class JobStats:
     chunks: int = 0
     claims: int = 0
-    whole_files: int = 0           # scrubbed whole (no plan, or a chunk could not be read)
+    whole_files: int = 0           # scrubbed whole by the coordinator (no plan, or a chunk could not be read)
+    worker_files: int = 0          # scrubbed whole by a worker (small inputs of a job of many), one task each
     workers: int = 0
     plan_seconds: float = 0.0      # coordinator: cutting the files into chunks (or waiting for the plans)
     merge_seconds: float = 0.0     # coordinator: writing the chunk results
@@ -278,11 +326,16 @@ def plan_job(inputs: list[ScrubInput], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -
     return plans
 
 
-def _spool_folder(inputs: list[ScrubInput], spool_dir: str | os.PathLike[str] | None) -> str | None:
+def _spool_folder(inputs: list[ScrubInput], spool_dir: str | os.PathLike[str] | None, *,
+                  outputs: bool = False) -> str | None:
     """A new private (0700) folder for the report pieces: in ``spool_dir``, else next to the first
-    report (so the pieces are on the reports' filesystem and copied in the kernel)."""
+    report (so the pieces are on the reports' filesystem and copied in the kernel); with
+    ``outputs`` (whole files staged there), next to the first output of any kind if no report."""
     if spool_dir is None:
-        first = next((p for inp in inputs for p in (inp.report, inp.html) if p is not None), None)
+        kinds = [(inp.report, inp.html) for inp in inputs]
+        if outputs:
+            kinds += [(inp.clean_out, inp.held_out) for inp in inputs]
+        first = next((p for pair in kinds for p in pair if p is not None), None)
         if first is None:
             return None
         spool_dir = first.parent
@@ -297,7 +350,7 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                       on_chunk: Callable[[int, int], None] | None = None, shared: bool = True,
                       spool_dir: str | os.PathLike[str] | None = None,
                       plans: Sequence[FilePlan | Future[FilePlan | None] | None] | None = None,
-                      ) -> list[FileOutcome]:
+                      whole_file_bytes: int | None = None) -> list[FileOutcome]:
     """Scrub ``inputs`` on the cluster behind ``client``: outputs byte-identical to
     :func:`scrub_sequential`.  ``on_chunk(done, total)`` is called after each merged chunk.
 
@@ -305,7 +358,12 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
     a folder next to the first report), see the module's docstring; else chunks and results
     travel in the tasks.  ``plans``: :func:`plan_job` of ``inputs``, if already made, or futures
     of each input's plan (being made in another thread): without a progress bar or ``on_chunk``,
-    a file's chunks are then submitted as soon as its own plan is there."""
+    a file's chunks are then submitted as soon as its own plan is there.
+
+    With shared storage, the small inputs of a job of many (:func:`whole_on_workers`,
+    ``whole_file_bytes``; 0: none) are each one task that scrubs the whole file on a worker, as
+    the one-process run does, and writes its outputs to the spool folder; the coordinator moves
+    them into place in file order (no plan, no merge)."""
     stats = stats if stats is not None else JobStats()
     t_job, cpu_job = time.perf_counter(), time.process_time()
     n_workers = cluster_workers(client)
@@ -317,16 +375,24 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
             for k, addr in enumerate(client.scheduler_info().get("workers", {}))]
     show_bar = progress if progress is not None else sys.stderr.isatty()
     lazy = plans is not None and not show_bar and on_chunk is None
+    whole = whole_on_workers(inputs, n_workers, whole_file_bytes) if shared else [False] * len(inputs)
     t_plan = time.perf_counter()
     if plans is None:
-        plans = plan_job(inputs, chunk_bytes)
+        plans = [None if w and not show_bar else plan_job([inp], chunk_bytes)[0]    # (a bar counts every claim)
+                 for inp, w in zip(inputs, whole, strict=True)]
     if not lazy:
         plans = [p.result() if isinstance(p, Future) else p for p in plans]
     stats.plan_seconds = time.perf_counter() - t_plan
     plan_of = list(plans)
+    for i, w in enumerate(whole):
+        future = plan_of[i]
+        if w and isinstance(future, Future):    # lazy: this file needs no plan (unless it is being made)
+            future.cancel()
+            plan_of[i] = None
     states = [_FileState(inp, None if isinstance(p, Future) else p) for inp, p in zip(inputs, plan_of, strict=True)]
-    spool = _spool_folder(inputs, spool_dir) if shared else None
-    total_chunks = sum(len(s.plan.chunks) if s.plan is not None else 1 for s in states)
+    spool = _spool_folder(inputs, spool_dir, outputs=any(whole)) if shared else None
+    total_chunks = sum(len(s.plan.chunks) if s.plan is not None and not w else 1 for s, w in zip(states, whole,
+                                                                                                strict=True))
     total_claims = sum(s.plan.claims for s in states if s.plan is not None)
     local: list[Scrubber] = []
 
@@ -341,6 +407,16 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
 
     def tasks() -> Iterator[tuple[int, ChunkSpec | None, Any]]:
         for i, st in enumerate(states):
+            if whole[i] and spool is not None:   # a small input of many: the whole file on a worker
+                stats.chunks += 1
+                stage = os.path.join(spool, f"file-{i}")
+                os.mkdir(stage, 0o700)
+                t0 = time.perf_counter()
+                fut = client.submit(scrub_file_task, setup, os.path.abspath(st.input.source), st.input, stage,
+                                    pure=False, key=f"dermedi-file-{os.getpid()}-{id(states)}-{i}")
+                stats.submit_seconds += time.perf_counter() - t0
+                yield i, None, fut
+                continue
             future = plan_of[i]
             if isinstance(future, Future):      # lazy: this file's plan, made in another thread
                 t0 = time.perf_counter()
@@ -390,6 +466,29 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                 break
             i, spec, fut = pending.popleft()
             st = states[i]
+            if spec is None and fut is not None:    # the whole file on a worker: put its outputs in place
+                t0 = time.perf_counter()
+                whole_res: WholeResult = fut.result()
+                fut.release()
+                t1 = time.perf_counter()
+                stats.wait_seconds += t1 - t0
+                stats.task_cpu_seconds += whole_res.cpu_seconds
+                stats.worker_files += 1
+                inp = st.input
+                if whole_res.error is not None or whole_res.summary is None:
+                    finish(st, FileOutcome(inp, error=whole_res.error or f"{inp.source}: not scrubbed"))
+                else:
+                    place_staged(whole_res.stage or {}, clean_out=inp.clean_out, held_out=inp.held_out,
+                                 report=inp.report, html=inp.html)
+                    finish(st, FileOutcome(inp, whole_res.summary))
+                    stats.claims += whole_res.summary.claims
+                    if bar is not None:
+                        bar.advance(whole_res.summary.claims)
+                stats.merge_seconds += time.perf_counter() - t1
+                done += 1
+                if on_chunk is not None:
+                    on_chunk(done, total_chunks)
+                continue
             if spec is None:                    # no plan: the whole file here, as the single-process run does
                 stats.whole_files += 1
                 outcome = _scrub_whole(st.input, local_scrubber())

@@ -48,8 +48,10 @@ from scrubber.engine import Scrubber
 from scrubber.report import HtmlReportWriter, JsonReportWriter, claim_html
 from scrubber.run import PendingFile, ScrubSummary
 
-#: Default size of a chunk (bytes of the source): ~2,300 claims of the bench files, ~0.1 s of scrubbing.
-DEFAULT_CHUNK_BYTES = 1 << 20
+#: Default size of a chunk (bytes of the source): ~9,400 claims of the bench files, ~0.35 s of scrubbing.
+#: (1 MiB before: each task also costs the coordinator ~10 ms of Dask and merging, which on 2 cores
+#: was 3 s of a 1,000,000-claim job; docs/scaling.md.)
+DEFAULT_CHUNK_BYTES = 4 << 20
 _WS = rb"[\r\n\t ]*"
 
 

@@ -5,10 +5,16 @@ to their targets and renamed into place only when the whole input was read, so b
 leaves half-written files.  When no claim is clean (or none is held) that output file is not
 written — any old file at that path is removed so it cannot be mistaken for this run's — and the
 report's summary says ``null`` for it.  All files are created 0600.
+
+Staged (``scrub_file(..., stage=...)``, for a worker of a cluster): the outputs are written to
+the given staging paths instead, the summary names the targets as the one-process run does, and
+:func:`place_staged` later moves them into place with the same rules (so the targets end up
+byte for byte as the one-process run leaves them).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections import Counter
@@ -53,10 +59,12 @@ class PendingFile:
     place by :meth:`commit`; :meth:`abort` removes it.  Opened on demand: an output never
     opened is not written, and an old file at its path is removed at commit."""
 
-    def __init__(self, target: Path | None, mode: str = "wb") -> None:
+    def __init__(self, target: Path | None, mode: str = "wb", stage: Path | None = None) -> None:
         self.target = target
         self.mode = mode
-        self.tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp") if target is not None else None
+        self.staged = stage is not None     # written to ``stage``; :meth:`commit` leaves it there
+        self.tmp = (stage if stage is not None else target.with_name(f".{target.name}.{os.getpid()}.tmp")) \
+            if target is not None else None
         self.fh: IO[Any] | None = None
 
     def open(self) -> IO[Any]:
@@ -70,12 +78,13 @@ class PendingFile:
         if self.target is None:
             return None
         if self.fh is None:
-            if self.target.exists():
+            if not self.staged and self.target.exists():
                 self.target.unlink()
             return None
         self.fh.close()
         assert self.tmp is not None
-        os.replace(self.tmp, self.target)
+        if not self.staged:
+            os.replace(self.tmp, self.target)
         return str(self.target)
 
     def abort(self) -> None:
@@ -88,8 +97,8 @@ class PendingFile:
 class _LazyOutput:
     """A ClaimWriter on a temporary file, created at the first claim."""
 
-    def __init__(self, target: Path | None, parser: Parser837) -> None:
-        self.file = PendingFile(target)
+    def __init__(self, target: Path | None, parser: Parser837, stage: Path | None = None) -> None:
+        self.file = PendingFile(target, stage=stage)
         self.parser = parser
         self.writer: ClaimWriter | None = None
 
@@ -113,18 +122,25 @@ def scrub_file(source: str | os.PathLike[str], *, clean_out: str | os.PathLike[s
                held_out: str | os.PathLike[str] | None = None, report: str | os.PathLike[str] | None = None,
                html: str | os.PathLike[str] | None = None, scrubber: Scrubber | None = None,
                progress: bool | None = None,
-               on_result: Callable[[ClaimResult], None] | None = None) -> ScrubSummary:
+               on_result: Callable[[ClaimResult], None] | None = None,
+               stage: dict[str, Path] | None = None, label: str | None = None) -> ScrubSummary:
     """Scrub one 837P file.  Raises :class:`edi.errors.X12Error` (or OSError) on unreadable input,
-    after removing every partial output."""
+    after removing every partial output.
+
+    ``stage``: write the outputs to these paths (keys ``clean``, ``held``, ``report``, ``html``)
+    and leave the targets alone; :func:`place_staged` puts them in place.  ``label``: the input's
+    name in the summary and the report (default: ``source`` as given)."""
     src = Path(source)
+    label = str(source) if label is None else label
+    stage = stage or {}
     scrubber = scrubber or Scrubber()
     parser = Parser837(src, src.name)
-    summary = ScrubSummary(file=str(source))
-    outs = {"clean": _LazyOutput(Path(clean_out) if clean_out else None, parser),
-            "held": _LazyOutput(Path(held_out) if held_out else None, parser)}
-    report_file = PendingFile(Path(report) if report else None, "w")
-    json_writer = JsonReportWriter(report_file.open(), str(source)) if report else None
-    html_writer = HtmlReportWriter(html, src.name) if html else None
+    summary = ScrubSummary(file=label)
+    outs = {"clean": _LazyOutput(Path(clean_out) if clean_out else None, parser, stage.get("clean")),
+            "held": _LazyOutput(Path(held_out) if held_out else None, parser, stage.get("held"))}
+    report_file = PendingFile(Path(report) if report else None, "w", stage.get("report"))
+    json_writer = JsonReportWriter(report_file.open(), label) if report else None
+    html_writer = HtmlReportWriter(stage.get("html") or html, src.name) if html else None
     bar = _Progress(src) if (progress if progress is not None else sys.stderr.isatty()) else None
     try:
         for claim in parser.claims():
@@ -190,3 +206,34 @@ class _Progress:
 
     def close(self) -> None:
         self.progress.stop()
+
+
+STAGE_KINDS = ("clean", "held", "report", "html")
+
+
+def place_staged(stage: dict[str, Path], *, clean_out: str | os.PathLike[str] | None = None,
+                 held_out: str | os.PathLike[str] | None = None, report: str | os.PathLike[str] | None = None,
+                 html: str | os.PathLike[str] | None = None) -> None:
+    """Move the outputs a staged :func:`scrub_file` wrote into place, as its unstaged run would
+    have left them: a clean or held output it did not write removes an old file at that path."""
+    targets = {"clean": clean_out, "held": held_out, "report": report, "html": html}
+    for kind in STAGE_KINDS:
+        target, staged = targets[kind], stage.get(kind)
+        if target is None or staged is None:
+            continue
+        dest = Path(target)
+        if not staged.exists():
+            if kind in ("clean", "held") and dest.exists():
+                dest.unlink()
+            continue
+        try:
+            os.replace(staged, dest)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")     # another filesystem: copy, then rename
+            with staged.open("rb") as src, private_open(tmp, "wb") as out:
+                while block := src.read(1 << 20):
+                    out.write(block)
+            os.replace(tmp, dest)
+            staged.unlink()

@@ -246,6 +246,93 @@ def test_killing_a_worker_mid_job_changes_nothing(inputs: Path, scrubber: Scrubb
     _same(tmp_path / "a", tmp_path / "b")
 
 
+@pytest.mark.parametrize("whole_file_bytes", [0, None, 10**9])
+def test_small_inputs_of_a_job_go_whole_to_the_workers(inputs: Path, scrubber: Scrubber, client: Any, tmp_path: Path,
+                                                       whole_file_bytes: int | None) -> None:
+    """A job of many inputs: the small ones are one task each (the one-process scrub of the file on a
+    worker, outputs staged and moved into place), the big ones are cut into chunks; none, the
+    default share (job bytes / 4 x workers), or all of them whole: the same bytes."""
+    from dermedi.distributed import JobStats, ScrubSetup, scrub_distributed
+
+    files = sorted(inputs.glob("*.837"))
+    _run_single(files, tmp_path / "a", scrubber)
+    (tmp_path / "b").mkdir()
+    stats = JobStats()
+    outcomes = scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), client, chunk_bytes=8_000,
+                                 stats=stats, progress=False, whole_file_bytes=whole_file_bytes)
+    assert all(o.error is None for o in outcomes)
+    assert stats.whole_files == 0
+    if whole_file_bytes == 0:
+        assert stats.worker_files == 0 and stats.chunks > 2 * len(files)
+    elif whole_file_bytes is None:
+        assert 0 < stats.worker_files < len(files)          # the two generated files are big: chunked
+    else:
+        assert stats.worker_files == len(files) == stats.chunks
+    assert stats.claims == sum(o.summary.claims for o in outcomes if o.summary is not None)
+    _same(tmp_path / "a", tmp_path / "b")
+    for p in (tmp_path / "b").iterdir():
+        assert p.is_file(), p                               # the spool folder (and its staged files) is gone
+        assert p.stat().st_mode & 0o777 == 0o600
+
+
+def test_whole_files_on_workers_replace_and_remove_old_outputs_like_the_one_process_run(
+        inputs: Path, scrubber: Scrubber, client: Any, tmp_path: Path) -> None:
+    """Old outputs at the targets: replaced, or removed when this run writes none (no held claim)."""
+    from dermedi.distributed import ScrubSetup, scrub_distributed
+
+    files = sorted(inputs.glob("*.837"))
+    for d in (tmp_path / "a", tmp_path / "b"):
+        d.mkdir()
+        for f in files:
+            for suffix in (".clean.837", ".held.837", ".json", ".html"):
+                (d / f"{f.stem}{suffix}").write_bytes(b"old output")
+    for f in files:
+        out = tmp_path / "a"
+        scrub_file(f, clean_out=out / f"{f.stem}.clean.837", held_out=out / f"{f.stem}.held.837",
+                   report=out / f"{f.stem}.json", html=out / f"{f.stem}.html", scrubber=scrubber, progress=False)
+    scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), client, progress=False,
+                      whole_file_bytes=10**9)
+    _same(tmp_path / "a", tmp_path / "b")
+    left = {p.name for p in (tmp_path / "b").iterdir()}
+    assert len(left) < 4 * len(files)                       # some input had no held (or no clean) claim
+    assert all(b"old output" not in p.read_bytes() for p in (tmp_path / "b").iterdir())
+
+
+def test_killing_a_worker_running_whole_files_changes_nothing(scrubber: Scrubber, tmp_path: Path) -> None:
+    from dermedi.distributed import JobStats, ScrubSetup, dask_client, scrub_distributed
+
+    gen = _gen()
+    (tmp_path / "in").mkdir()
+    files = []
+    for k in range(8):
+        f = tmp_path / "in" / f"practice-{k}.837"
+        gen.write_file(f, 500, seed=10 + k, claims_per_st=100)
+        files.append(f)
+    _run_single(files, tmp_path / "a", scrubber)
+    (tmp_path / "b").mkdir()
+    killed: list[int] = []
+    with dask_client(workers=2) as c:
+        pids: dict[str, int] = c.run(os.getpid)
+
+        def kill_one(done: int, total: int) -> None:
+            if done == 1 and not killed:
+                busy = [w for w, keys in c.processing().items() if keys] or list(pids)
+                pid = pids[busy[0]]
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+        stats = JobStats()
+        outcomes = scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), c, window=8, stats=stats,
+                                     whole_file_bytes=10**9,
+                                     progress=False, on_chunk=kill_one)
+        after = c.run(os.getpid)
+    assert stats.worker_files == len(files)
+    assert killed and killed[0] not in after.values()
+    assert all(o.error is None for o in outcomes)
+    _same(tmp_path / "a", tmp_path / "b")
+    assert all(p.is_file() for p in (tmp_path / "b").iterdir())
+
+
 def test_bad_input_among_several_is_reported_like_the_single_process_run(inputs: Path, scrubber: Scrubber,
                                                                          client: Any, tmp_path: Path) -> None:
     from dermedi.distributed import ScrubSetup, scrub_distributed, scrub_sequential

@@ -133,7 +133,7 @@ def scrub(
                                                    "data travels in the tasks.  With --workers: where the pieces "
                                                    "go (default: next to the reports)")] = None,
     chunk_bytes: Annotated[int, typer.Option("--chunk-bytes", min=1, hidden=True,
-                                             help="bytes of input per task")] = 1 << 20,
+                                             help="bytes of input per task")] = 4 << 20,
     stats_json: Annotated[Path | None, typer.Option("--stats-json", hidden=True,
                                                     help="write the job's timings here (bench)")] = None,
     today: Annotated[str | None, typer.Option("--today", help="date used for date checks (YYYY-MM-DD)")] = None,
@@ -204,6 +204,7 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
                ncci_db: bool, stats_json: Path | None = None, learned: Path | None = None,
                no_learned: bool = False, spool_dir: Path | None = None) -> None:
     import json
+    import sys
     from concurrent.futures import ThreadPoolExecutor
 
     from dermedi.distributed import (
@@ -218,6 +219,7 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
         plan_job,
         scrub_distributed,
         scrub_sequential,
+        whole_on_workers,
     )
 
     if single:
@@ -239,9 +241,14 @@ def _scrub_job(inputs: list[Path], single: bool, clean_out: Path | None, held_ou
             try:
                 stats = JobStats()
                 # the files are planned while the cluster starts (its processes boot on the other cores)
-                # and each file's chunks go out as soon as its own plan is made
+                # and each file's chunks go out as soon as its own plan is made; the small inputs of a
+                # job of many go whole to a worker and need no plan (unless a progress bar counts their
+                # claims)
+                whole = whole_on_workers(job, workers) if shared and workers is not None and \
+                    not sys.stderr.isatty() else [False] * len(job)
                 with ThreadPoolExecutor(1) as pool:
-                    planned = [pool.submit(lambda inp: plan_job([inp], chunk_bytes)[0], inp) for inp in job]
+                    planned = [None if w else pool.submit(lambda inp: plan_job([inp], chunk_bytes)[0], inp)
+                               for inp, w in zip(job, whole, strict=True)]
                     with dask_client(workers, scheduler) as client:
                         outcomes = scrub_distributed(job, setup, client, chunk_bytes=chunk_bytes, stats=stats,
                                                      shared=shared, spool_dir=spool_dir, plans=planned)
