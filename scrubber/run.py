@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
-from edi.files import private_open
+from edi.files import append_file, private_open
 from edi.x837 import Claim, ClaimWriter, Parser837
 from scrubber.engine import ClaimResult, Scrubber
 from scrubber.report import HtmlReportWriter, JsonReportWriter
@@ -232,8 +232,7 @@ def place_staged(stage: dict[str, Path], *, clean_out: str | os.PathLike[str] | 
             if exc.errno != errno.EXDEV:
                 raise
             tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")     # another filesystem: copy, then rename
-            with staged.open("rb") as src, private_open(tmp, "wb") as out:
-                while block := src.read(1 << 20):
-                    out.write(block)
+            with private_open(tmp, "wb") as out:
+                append_file(out.fileno(), staged)
             os.replace(tmp, dest)
             staged.unlink()

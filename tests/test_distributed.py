@@ -298,6 +298,33 @@ def test_whole_files_on_workers_replace_and_remove_old_outputs_like_the_one_proc
     assert all(b"old output" not in p.read_bytes() for p in (tmp_path / "b").iterdir())
 
 
+def test_staged_outputs_are_put_in_place_across_filesystems(inputs: Path, scrubber: Scrubber, tmp_path: Path) -> None:
+    """A spool folder on another filesystem than the outputs (e.g. ``--spool-dir`` on a shared
+    mount): the staged outputs are copied, not renamed, and land as the one-process run's."""
+    import tempfile
+
+    from scrubber.run import STAGE_KINDS, place_staged
+
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or shm.stat().st_dev == tmp_path.stat().st_dev:
+        pytest.skip("no second filesystem here")
+    f = inputs / "gen-many-st.837"
+    _run_single([f], tmp_path / "a", scrubber)
+    out = tmp_path / "b"
+    out.mkdir()
+    targets = {"clean_out": out / f"{f.stem}.clean.837", "held_out": out / f"{f.stem}.held.837",
+               "report": out / f"{f.stem}.json", "html": out / f"{f.stem}.html"}
+    with tempfile.TemporaryDirectory(dir=shm) as stage_dir:
+        stage = {k: Path(stage_dir) / k for k in STAGE_KINDS}
+        summary = scrub_file(f, scrubber=scrubber, progress=False, stage=stage, **targets)  # type: ignore[arg-type]
+        assert list(out.iterdir()) == []                    # nothing in place before place_staged
+        assert summary.clean_out == str(targets["clean_out"])
+        place_staged(stage, **targets)
+        assert not any(p.exists() for p in stage.values())  # moved, not left behind
+    _same(tmp_path / "a", out)
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in out.iterdir())
+
+
 def test_killing_a_worker_running_whole_files_changes_nothing(scrubber: Scrubber, tmp_path: Path) -> None:
     from dermedi.distributed import JobStats, ScrubSetup, dask_client, scrub_distributed
 
