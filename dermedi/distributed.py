@@ -6,7 +6,12 @@ the lower layers (:func:`scrubber.chunks.scrub_chunk`, :func:`edi.validate.valid
 chunked mode); :func:`scrub_chunk_task` only adds the per-worker Scrubber, built once per worker
 process (code tables, payer profiles) and kept in a module-level cache.
 
-Ordering and exactly-once: every chunk is one Dask task; the coordinator keeps a bounded window
+Whole files: with shared storage, each small input of a job of many (:func:`whole_on_workers`)
+is one task, :func:`scrub_file_task`: the one-process scrub of the file on a worker, outputs
+staged in the spool folder and moved into place by the coordinator in file order.  The other
+inputs are cut into chunks.
+
+Ordering and exactly-once: every chunk (or whole file) is one Dask task; the coordinator keeps a bounded window
 of tasks in flight and takes their results strictly in file order, so each chunk's claims are
 written once, where they belong, whichever worker ran it and however often (Dask runs a task
 again on another worker when its worker dies).  Memory: the coordinator holds the results of

@@ -380,6 +380,29 @@ def test_bad_input_among_several_is_reported_like_the_single_process_run(inputs:
     assert not any(p.name.startswith("bad.") for p in (tmp_path / "b").iterdir())
 
 
+def test_bad_input_scrubbed_whole_on_a_worker_is_reported_like_the_single_process_run(
+        inputs: Path, scrubber: Scrubber, client: Any, tmp_path: Path) -> None:
+    from dermedi.distributed import JobStats, ScrubSetup, scrub_distributed, scrub_sequential
+
+    data = (inputs / "gen-many-st.837").read_bytes()
+    i = data.index(b"\nSV1*", len(data) // 2)
+    bad = tmp_path / "bad.837"
+    bad.write_bytes(data[:i] + b"\nsv1*" + data[i + 5:])
+    files = [inputs / "medicare-mb.837", bad, tmp_path / "missing.837", inputs / "crlf.837"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    seq = scrub_sequential(_job(files, tmp_path / "a"), scrubber)
+    stats = JobStats()
+    dist = scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), client, progress=False,
+                             stats=stats, whole_file_bytes=10**9)
+    assert stats.worker_files == 3                          # the missing file stays with the coordinator
+    assert [o.error for o in seq] == [o.error for o in dist]
+    assert seq[1].error is not None and "bad.837" in seq[1].error and "segment" in seq[1].error
+    assert seq[2].error is not None and "missing.837" in seq[2].error
+    _same(tmp_path / "a", tmp_path / "b")
+    assert not any(p.name.startswith(("bad.", "missing.")) for p in (tmp_path / "b").iterdir())
+
+
 def test_validate_on_the_cluster_gives_the_sequential_findings(client: Any) -> None:
     from decimal import Decimal
 
