@@ -11,8 +11,8 @@ is one task, :func:`scrub_file_task`: the one-process scrub of the file on a wor
 staged in the spool folder and moved into place by the coordinator in file order.  The other
 inputs are cut into chunks.
 
-Ordering and exactly-once: every chunk (or whole file) is one Dask task; the coordinator keeps a bounded window
-of tasks in flight and takes their results strictly in file order, so each chunk's claims are
+Ordering and exactly-once: every chunk (or whole file) is one Dask task; the coordinator keeps a
+bounded window of tasks in flight and takes their results strictly in file order, so each chunk's claims are
 written once, where they belong, whichever worker ran it and however often (Dask runs a task
 again on another worker when its worker dies).  Memory: the coordinator holds the results of
 at most ``window`` chunks, never a whole file.
