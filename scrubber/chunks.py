@@ -39,7 +39,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from edi.errors import X12Error
 from edi.files import append_file, private_open
@@ -320,25 +320,23 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
     # keys: true offsets; the context's loops get the offsets they have in the file
     context_end = spec.start
     ctx_hls = list(spec.context_hls)
-    node_keys: dict[int, int] = {}
-    header_keys: dict[int, int] = {}
+    node_keys: dict[int, int] = {}          # by the node's HL offset in ``data``'s coordinates
+    header_keys: dict[int, int] = {}        # by the ST's offset
 
     def node_key(node: HLNode) -> int:
-        k = node_keys.get(id(node))
+        off = node.hl.offset
+        k = node_keys.get(off)
         if k is None:
-            off = node.hl.offset
             k = (ctx_hls.pop(0) if ctx_hls else -1) if off < context_end else off
-            node_keys[id(node)] = k
+            node_keys[off] = k
         return k
 
     nodes = res.nodes
     headers = res.headers
-    keep: list[Any] = []        # the nodes and headers keyed by id() stay alive
     try:
         for ev in parser.events():
             if type(ev) is HLNode:
                 node_key(ev)
-                keep.append(ev)
                 continue
             if type(ev) is not Claim:
                 continue
@@ -346,12 +344,11 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
             header = claim.header
             d = parser.delimiters
             esep, term = d.element, d.segment
-            st_key = header_keys.get(id(header))
+            st_off = header.st.offset
+            st_key = header_keys.get(st_off)
             if st_key is None:
-                st_off = header.st.offset
                 st_key = spec.context_st if st_off < context_end else st_off
-                header_keys[id(header)] = st_key
-                keep.append(header)
+                header_keys[st_off] = st_key
                 isa, gs = header.isa, header.gs
                 isa_key = isa.offset if isa.offset >= context_end else spec.context_isa
                 gs_key = gs.offset if gs.offset >= context_end else spec.context_gs
@@ -364,7 +361,7 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
             for n in (claim.billing, claim.subscriber, claim.patient):
                 if n is None:
                     continue
-                k = node_keys.get(id(n))
+                k = node_keys.get(n.hl.offset)
                 if k is None:
                     k = node_key(n)
                 keys.append(k)
