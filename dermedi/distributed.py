@@ -458,6 +458,15 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
     def finish(st: _FileState, outcome: FileOutcome) -> None:
         st.outcome = outcome
 
+    def take(fut: Any) -> Any:
+        """The task's result (waiting for it), its future released and its times counted."""
+        t0 = time.perf_counter()
+        res = fut.result()
+        fut.release()
+        stats.wait_seconds += time.perf_counter() - t0
+        stats.task_cpu_seconds += res.cpu_seconds
+        return res
+
     try:
         source = tasks()
         exhausted = False
@@ -472,12 +481,8 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
             i, spec, fut = pending.popleft()
             st = states[i]
             if spec is None and fut is not None:    # the whole file on a worker: put its outputs in place
-                t0 = time.perf_counter()
-                whole_res: WholeResult = fut.result()
-                fut.release()
+                whole_res: WholeResult = take(fut)
                 t1 = time.perf_counter()
-                stats.wait_seconds += t1 - t0
-                stats.task_cpu_seconds += whole_res.cpu_seconds
                 stats.worker_files += 1
                 inp = st.input
                 if whole_res.error is not None or whole_res.summary is None:
@@ -505,12 +510,8 @@ def scrub_distributed(inputs: list[ScrubInput], setup: ScrubSetup, client: Any, 
                     on_chunk(done, total_chunks)
                 continue
             assert st.plan is not None
-            t0 = time.perf_counter()
-            res: ChunkResult = fut.result()
-            fut.release()
+            res: ChunkResult = take(fut)
             t1 = time.perf_counter()
-            stats.wait_seconds += t1 - t0
-            stats.task_cpu_seconds += res.cpu_seconds
             st.done_chunks += 1
             last = spec.index == len(st.plan.chunks) - 1
             if not st.failed:

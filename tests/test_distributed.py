@@ -220,6 +220,20 @@ def test_local_cluster_split_single_file_is_byte_identical(inputs: Path, scrubbe
     _same(tmp_path / "a", tmp_path / "b")
 
 
+def _kill_a_busy_worker(c: Any, *, at: int, killed: list[int]) -> Any:
+    """An ``on_chunk`` callback that kills (SIGKILL) a busy worker process once ``at`` results are in."""
+    pids: dict[str, int] = c.run(os.getpid)
+
+    def kill_one(done: int, total: int) -> None:
+        if done == at and not killed:
+            busy = [w for w, keys in c.processing().items() if keys] or list(pids)
+            pid = pids[busy[0]]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    return kill_one
+
+
 def test_killing_a_worker_mid_job_changes_nothing(inputs: Path, scrubber: Scrubber, tmp_path: Path) -> None:
     from dermedi.distributed import JobStats, ScrubSetup, dask_client, scrub_distributed
 
@@ -228,15 +242,7 @@ def test_killing_a_worker_mid_job_changes_nothing(inputs: Path, scrubber: Scrubb
     (tmp_path / "b").mkdir()
     killed: list[int] = []
     with dask_client(workers=2) as c:
-        pids: dict[str, int] = c.run(os.getpid)
-
-        def kill_one(done: int, total: int) -> None:
-            if done == 3 and not killed:
-                busy = [w for w, keys in c.processing().items() if keys] or list(pids)
-                pid = pids[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-
+        kill_one = _kill_a_busy_worker(c, at=3, killed=killed)
         stats = JobStats()
         outcomes = scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), c, chunk_bytes=6_000,
                                      window=12, stats=stats, progress=False, on_chunk=kill_one)
@@ -339,15 +345,7 @@ def test_killing_a_worker_running_whole_files_changes_nothing(scrubber: Scrubber
     (tmp_path / "b").mkdir()
     killed: list[int] = []
     with dask_client(workers=2) as c:
-        pids: dict[str, int] = c.run(os.getpid)
-
-        def kill_one(done: int, total: int) -> None:
-            if done == 1 and not killed:
-                busy = [w for w, keys in c.processing().items() if keys] or list(pids)
-                pid = pids[busy[0]]
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-
+        kill_one = _kill_a_busy_worker(c, at=1, killed=killed)
         stats = JobStats()
         outcomes = scrub_distributed(_job(files, tmp_path / "b"), ScrubSetup(today=TODAY), c, window=8, stats=stats,
                                      whole_file_bytes=10**9,
