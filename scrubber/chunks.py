@@ -361,9 +361,7 @@ def scrub_chunk(scrubber: Scrubber, data: bytes, name: str, spec: ChunkSpec, *, 
             for n in (claim.billing, claim.subscriber, claim.patient):
                 if n is None:
                     continue
-                k = node_keys.get(n.hl.offset)
-                if k is None:
-                    k = node_key(n)
+                k = node_key(n)
                 keys.append(k)
                 if k not in nodes:
                     segs = n.segments
